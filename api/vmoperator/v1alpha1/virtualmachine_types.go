@@ -1,0 +1,343 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// VirtualMachinePowerState is the power state of a VM.
+// +kubebuilder:validation:Enum=poweredOff;poweredOn
+type VirtualMachinePowerState string
+
+const (
+	// VirtualMachinePoweredOff means the VM is off.
+	VirtualMachinePoweredOff VirtualMachinePowerState = "poweredOff"
+	// VirtualMachinePoweredOn means the VM is on.
+	VirtualMachinePoweredOn VirtualMachinePowerState = "poweredOn"
+)
+
+// VMStatusPhase is where a VM is in its life.
+type VMStatusPhase string
+
+const (
+	// Creating means the VM is waiting for its prerequisites or being made in vSphere.
+	Creating VMStatusPhase = "Creating"
+	// Created means the VM exists in vSphere.
+	Created VMStatusPhase = "Created"
+	// Deleting means the VM is being removed from vSphere.
+	Deleting VMStatusPhase = "Deleting"
+	// Deleted means the VM is gone from vSphere.
+	Deleted VMStatusPhase = "Deleted"
+	// Unknown means the VM's state could not be read.
+	Unknown VMStatusPhase = "Unknown"
+)
+
+// VirtualMachinePort is a port the VM exposes; kept for compatibility with existing manifests.
+type VirtualMachinePort struct {
+	// Port number.
+	Port int `json:"port"`
+	// Ip the port listens on.
+	Ip string `json:"ip"`
+	// Name of the port.
+	Name string `json:"name"`
+	// Protocol of the port: TCP, UDP or SCTP.
+	Protocol corev1.Protocol `json:"protocol"`
+}
+
+// NetworkInterfaceProviderReference names an object that provides a network interface.
+type NetworkInterfaceProviderReference struct {
+	// APIGroup of the provider.
+	APIGroup string `json:"apiGroup"`
+	// Kind of the provider.
+	Kind string `json:"kind"`
+	// Name of the provider.
+	Name string `json:"name"`
+	// APIVersion of the provider.
+	// +optional
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// VirtualMachineNetworkInterface attaches the VM to a network.
+type VirtualMachineNetworkInterface struct {
+	// NetworkType is the kind of network, such as vsphere-distributed or nsx-t.
+	// +optional
+	NetworkType string `json:"networkType,omitempty"`
+	// NetworkName is the name of the network.
+	// +optional
+	NetworkName string `json:"networkName,omitempty"`
+	// ProviderRef names an object that provides the interface.
+	// +optional
+	ProviderRef *NetworkInterfaceProviderReference `json:"providerRef,omitempty"`
+	// EthernetCardType is the virtual NIC model, such as vmxnet3.
+	// +optional
+	EthernetCardType string `json:"ethernetCardType,omitempty"`
+}
+
+// VirtualMachineMetadataTransport is how metadata reaches the guest.
+// +kubebuilder:validation:Enum=ExtraConfig;OvfEnv
+type VirtualMachineMetadataTransport string
+
+// VirtualMachineMetadata is data handed to the guest, such as cloud-init user data.
+type VirtualMachineMetadata struct {
+	// ConfigMapName names a ConfigMap in the VM's namespace holding the metadata.
+	// +optional
+	ConfigMapName string `json:"configMapName,omitempty"`
+	// Transport is how the metadata reaches the guest: ExtraConfig or OvfEnv.
+	// +optional
+	Transport VirtualMachineMetadataTransport `json:"transport,omitempty"`
+}
+
+// VirtualMachineVolume is a disk attached to the VM.
+type VirtualMachineVolume struct {
+	// Name of the volume, unique within the VM.
+	Name string `json:"name"`
+	// PersistentVolumeClaim backs the volume with a claim in the VM's namespace.
+	// +optional
+	PersistentVolumeClaim *corev1.PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty"`
+	// VsphereVolume is a disk managed by vSphere directly.
+	// +optional
+	VsphereVolume *VsphereVolumeSource `json:"vSphereVolume,omitempty"`
+}
+
+// VsphereVolumeSource is a disk managed by vSphere directly.
+type VsphereVolumeSource struct {
+	// Capacity of the disk.
+	// +optional
+	Capacity corev1.ResourceList `json:"capacity,omitempty"`
+	// DeviceKey is the vSphere device key of an existing disk.
+	// +optional
+	DeviceKey *int `json:"deviceKey,omitempty"`
+}
+
+// Probe checks whether the guest is ready.
+type Probe struct {
+	// TCPSocket connects to a port of the guest.
+	// +optional
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	// GuestHeartbeat reads the VMware Tools heartbeat.
+	// +optional
+	GuestHeartbeat *GuestHeartbeatAction `json:"guestHeartbeat,omitempty"`
+	// TimeoutSeconds after which the probe fails.
+	// +optional
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
+	// PeriodSeconds between probes.
+	// +optional
+	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
+}
+
+// TCPSocketAction connects to a TCP port.
+type TCPSocketAction struct {
+	// Port to connect to.
+	Port intstr.IntOrString `json:"port"`
+	// Host to connect to; the VM's IP when empty.
+	// +optional
+	Host string `json:"host,omitempty"`
+}
+
+// GuestHeartbeatStatus is a VMware Tools heartbeat colour.
+// +kubebuilder:validation:Enum=yellow;green
+type GuestHeartbeatStatus string
+
+// GuestHeartbeatAction reads the VMware Tools heartbeat.
+type GuestHeartbeatAction struct {
+	// ThresholdStatus is the worst heartbeat counted as ready.
+	// +optional
+	ThresholdStatus GuestHeartbeatStatus `json:"thresholdStatus,omitempty"`
+}
+
+// VirtualMachineAdvancedOptions are rarely needed settings.
+type VirtualMachineAdvancedOptions struct {
+	// DefaultVolumeProvisioningOptions apply to volumes that set none.
+	// +optional
+	DefaultVolumeProvisioningOptions *VirtualMachineVolumeProvisioningOptions `json:"defaultVolumeProvisioningOptions,omitempty"`
+	// ChangeBlockTracking turns on changed block tracking for backups.
+	// +optional
+	ChangeBlockTracking *bool `json:"changeBlockTracking,omitempty"`
+}
+
+// VirtualMachineVolumeProvisioningOptions say how disks are provisioned.
+type VirtualMachineVolumeProvisioningOptions struct {
+	// ThinProvisioned disks grow as they are written.
+	// +optional
+	ThinProvisioned *bool `json:"thinProvisioned,omitempty"`
+	// EagerZeroed disks are zeroed when made.
+	// +optional
+	EagerZeroed *bool `json:"eagerZeroed,omitempty"`
+}
+
+// VirtualMachineVolumeStatus is the state of one volume.
+type VirtualMachineVolumeStatus struct {
+	// Name of the volume.
+	Name string `json:"name"`
+	// Attached says whether the disk is attached.
+	Attached bool `json:"attached"`
+	// DiskUuid is the disk's UUID.
+	DiskUuid string `json:"diskUUID"`
+	// Error says why the volume could not be attached.
+	Error string `json:"error"`
+}
+
+// NetworkInterfaceStatus is the state of one network interface.
+type NetworkInterfaceStatus struct {
+	// Connected says whether the interface is connected.
+	Connected bool `json:"connected"`
+	// MacAddress of the interface.
+	// +optional
+	MacAddress string `json:"macAddress,omitempty"`
+	// IpAddresses of the interface.
+	// +optional
+	IpAddresses []string `json:"ipAddresses,omitempty"`
+}
+
+// VirtualMachineSpec is the VM a user wants.
+type VirtualMachineSpec struct {
+	// ImageName names the VirtualMachineImage the VM is deployed from.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	ImageName string `json:"imageName"`
+
+	// ClassName names the VirtualMachineClass that sizes the VM. The class must be bound in the
+	// VM's namespace by a VirtualMachineClassBinding.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	ClassName string `json:"className"`
+
+	// PowerState is the desired power state: poweredOn or poweredOff.
+	// +required
+	PowerState VirtualMachinePowerState `json:"powerState"`
+
+	// Ports the VM exposes; stored for compatibility, not acted on.
+	// +optional
+	Ports []VirtualMachinePort `json:"ports,omitempty"`
+
+	// VmMetadata is data handed to the guest.
+	// +optional
+	VmMetadata *VirtualMachineMetadata `json:"vmMetadata,omitempty"`
+
+	// StorageClass names the storage class whose policy places the VM's disks.
+	// +optional
+	StorageClass string `json:"storageClass,omitempty"`
+
+	// NetworkInterfaces attach the VM to networks.
+	// +optional
+	NetworkInterfaces []VirtualMachineNetworkInterface `json:"networkInterfaces,omitempty"`
+
+	// ResourcePolicyName names a VirtualMachineSetResourcePolicy; not used by this product.
+	// +optional
+	ResourcePolicyName string `json:"resourcePolicyName,omitempty"`
+
+	// Volumes are disks attached to the VM.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Volumes []VirtualMachineVolume `json:"volumes,omitempty"`
+
+	// ReadinessProbe checks whether the guest is ready.
+	// +optional
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+
+	// AdvancedOptions are rarely needed settings.
+	// +optional
+	AdvancedOptions *VirtualMachineAdvancedOptions `json:"advancedOptions,omitempty"`
+}
+
+// AppliedClass is the class as it was when the VM was made in vSphere, so a later edit of the
+// class never changes a running VM silently.
+type AppliedClass struct {
+	// Name of the class.
+	Name string `json:"name"`
+	// Generation of the class that was applied.
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
+	// Spec of the class that was applied.
+	Spec VirtualMachineClassSpec `json:"spec"`
+}
+
+// VirtualMachineStatus is the VM as it is.
+type VirtualMachineStatus struct {
+	// Host is the ESXi host the VM runs on.
+	// +optional
+	Host string `json:"host,omitempty"`
+
+	// PowerState is the VM's power state in vSphere.
+	// +optional
+	PowerState VirtualMachinePowerState `json:"powerState,omitempty"`
+
+	// Phase is where the VM is in its life: Creating, Created, Deleting, Deleted or Unknown.
+	// +optional
+	Phase VMStatusPhase `json:"phase,omitempty"`
+
+	// Conditions describe the VM's state. VirtualMachinePrereqReady says whether the class, its
+	// binding in this namespace and the image are all there.
+	// +optional
+	Conditions Conditions `json:"conditions,omitempty"`
+
+	// VmIp is the VM's primary IP address.
+	// +optional
+	VmIp string `json:"vmIp,omitempty"`
+
+	// UniqueID is the vSphere managed object id of the VM, such as vm-42.
+	// +optional
+	UniqueID string `json:"uniqueID,omitempty"`
+
+	// BiosUUID is the VM's BIOS UUID.
+	// +optional
+	BiosUUID string `json:"biosUUID,omitempty"`
+
+	// InstanceUUID is the VM's vCenter instance UUID, derived from this object's UID so a
+	// retried create finds the VM it already made.
+	// +optional
+	InstanceUUID string `json:"instanceUUID,omitempty"`
+
+	// Volumes is the state of each volume.
+	// +optional
+	Volumes []VirtualMachineVolumeStatus `json:"volumes,omitempty"`
+
+	// ChangeBlockTracking says whether changed block tracking is on.
+	// +optional
+	ChangeBlockTracking *bool `json:"changeBlockTracking,omitempty"`
+
+	// NetworkInterfaces is the state of each network interface.
+	// +optional
+	NetworkInterfaces []NetworkInterfaceStatus `json:"networkInterfaces,omitempty"`
+
+	// Class is the class as applied when the VM was made.
+	// +optional
+	Class *AppliedClass `json:"class,omitempty"`
+
+	// ObservedGeneration is the generation of the spec last reconciled without error.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// VirtualMachine is a vSphere VM in a namespace, sized by a VirtualMachineClass bound there and
+// deployed from a VirtualMachineImage.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Namespaced,shortName=vm
+// +kubebuilder:storageversion
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="PowerState",type="string",JSONPath=".status.powerState"
+// +kubebuilder:printcolumn:name="Class",type="string",priority=1,JSONPath=".spec.className"
+// +kubebuilder:printcolumn:name="Image",type="string",priority=1,JSONPath=".spec.imageName"
+// +kubebuilder:printcolumn:name="Primary-IP",type="string",priority=1,JSONPath=".status.vmIp"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+type VirtualMachine struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   VirtualMachineSpec   `json:"spec,omitempty"`
+	Status VirtualMachineStatus `json:"status,omitempty"`
+}
+
+// VirtualMachineList is a list of VirtualMachines.
+// +kubebuilder:object:root=true
+type VirtualMachineList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []VirtualMachine `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&VirtualMachine{}, &VirtualMachineList{})
+}

@@ -1,0 +1,72 @@
+// Package vcsim runs govmomi's vCenter simulator in-process, with the REST endpoints (content
+// library, namespace management) a supervisor needs. The local supervisor and the tests use it;
+// the manager never imports it.
+package vcsim
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vapi/rest"
+
+	// Registers the content library and vcenter REST endpoints.
+	_ "github.com/vmware/govmomi/vapi/simulator"
+	// Registers the namespace-management REST endpoints.
+	_ "github.com/vmware/govmomi/vapi/namespace/simulator"
+)
+
+// ClusterName is the compute cluster the simulator's VPX inventory calls its first cluster; it
+// plays the supervisor cluster.
+const ClusterName = "DC0_C0"
+
+// Simulator is a running vCenter simulator.
+type Simulator struct {
+	model  *simulator.Model
+	server *simulator.Server
+}
+
+// Start creates a VPX inventory (one datacenter, a cluster of hosts, a datastore) and serves it
+// on a loopback TLS port.
+func Start() (*Simulator, error) {
+	model := simulator.VPX()
+	if err := model.Create(); err != nil {
+		return nil, fmt.Errorf("create vcsim inventory: %w", err)
+	}
+	model.Service.TLS = new(tls.Config)
+	model.Service.RegisterEndpoints = true
+	return &Simulator{model: model, server: model.Service.NewServer()}, nil
+}
+
+// URL is the SDK endpoint, with the simulator's credentials in its user info.
+func (s *Simulator) URL() *url.URL {
+	u := *s.server.URL
+	return &u
+}
+
+// Client logs in to the simulator's SOAP API.
+func (s *Simulator) Client(ctx context.Context) (*govmomi.Client, error) {
+	return govmomi.NewClient(ctx, s.URL(), true)
+}
+
+// RestClient logs in to the simulator's REST API (content library, namespace management).
+func (s *Simulator) RestClient(ctx context.Context) (*rest.Client, error) {
+	c, err := s.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc := rest.NewClient(c.Client)
+	if err := rc.Login(ctx, s.URL().User); err != nil {
+		return nil, fmt.Errorf("rest login to vcsim: %w", err)
+	}
+	return rc, nil
+}
+
+// Stop closes the server and removes the inventory.
+func (s *Simulator) Stop() {
+	s.server.Close()
+	s.model.Remove()
+}

@@ -1,0 +1,44 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vm-service/vm-service/test/testenv"
+)
+
+// The API suite checks what the CRDs alone promise, with no webhook or controller running:
+// they install, objects round-trip, the schema rejects bad objects and kubectl prints the columns.
+func TestAPI(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "API schema suite")
+}
+
+var (
+	env *testenv.Env
+	k8s client.Client
+	ctx = context.Background()
+)
+
+func nameOf(name string) client.ObjectKey { return client.ObjectKey{Name: name} }
+
+var _ = BeforeSuite(func() {
+	var err error
+	env, err = testenv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k8s = env.Client
+	DeferCleanup(env.Stop)
+})
+
+// newNamespace makes a fresh namespace for one spec.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "api-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
