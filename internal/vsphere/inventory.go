@@ -1,0 +1,158 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// inventory is the datacenter a call works in, looked up once per call with the call's
+// clients, so nothing stale survives a re-login.
+type inventory struct {
+	c      *clients
+	finder *find.Finder
+	dc     *object.Datacenter
+}
+
+func newInventory(ctx context.Context, c *clients, datacenter string) (*inventory, error) {
+	finder := find.NewFinder(c.vim, false)
+	dc, err := finder.DatacenterOrDefault(ctx, datacenter)
+	if err != nil {
+		return nil, fmt.Errorf("find datacenter %q: %w", datacenter, err)
+	}
+	finder.SetDatacenter(dc)
+	return &inventory{c: c, finder: finder, dc: dc}, nil
+}
+
+// vmByInstanceUUID finds a VM by the instance UUID VM Service gave it; nil when there is none.
+func (inv *inventory) vmByInstanceUUID(ctx context.Context, uuid string) (*object.VirtualMachine, error) {
+	instance := true
+	ref, err := object.NewSearchIndex(inv.c.vim).FindByUuid(ctx, inv.dc, uuid, true, &instance)
+	if err != nil {
+		return nil, fmt.Errorf("find VM by instance UUID %s: %w", uuid, err)
+	}
+	if ref == nil {
+		return nil, nil
+	}
+	return object.NewVirtualMachine(inv.c.vim, ref.Reference()), nil
+}
+
+// child returns the direct child of parent named name if it is of kind (a managed object type
+// such as "Folder"); nil when there is none.
+func (inv *inventory) child(ctx context.Context, parent object.Reference, name, kind string) (*types.ManagedObjectReference, error) {
+	ref, err := object.NewSearchIndex(inv.c.vim).FindChild(ctx, parent, name)
+	if err != nil {
+		return nil, fmt.Errorf("find %s %q: %w", kind, name, err)
+	}
+	if ref == nil || ref.Reference().Type != kind {
+		return nil, nil
+	}
+	r := ref.Reference()
+	return &r, nil
+}
+
+// namespacePool returns the namespace's resource pool under the supervisor cluster's root pool,
+// creating it with default (unreserved, unlimited) settings the first time.
+func (inv *inventory) namespacePool(ctx context.Context, cluster, namespace string) (*object.ResourcePool, error) {
+	cc, err := inv.finder.ClusterComputeResource(ctx, cluster)
+	if err != nil {
+		return nil, fmt.Errorf("find supervisor cluster %q: %w", cluster, err)
+	}
+	root, err := cc.ResourcePool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find root resource pool of cluster %q: %w", cluster, err)
+	}
+	ref, err := inv.child(ctx, root, namespace, "ResourcePool")
+	if err != nil || ref != nil {
+		return poolOrNil(inv, ref), err
+	}
+	pool, err := root.Create(ctx, namespace, types.DefaultResourceConfigSpec())
+	if fault.Is(err, &types.DuplicateName{}) {
+		// Another reconcile of the same namespace made it first.
+		ref, err = inv.child(ctx, root, namespace, "ResourcePool")
+		return poolOrNil(inv, ref), err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create resource pool for namespace %s: %w", namespace, err)
+	}
+	log.FromContext(ctx).Info("created namespace resource pool", "pool", pool.Reference().Value)
+	return pool, nil
+}
+
+func poolOrNil(inv *inventory, ref *types.ManagedObjectReference) *object.ResourcePool {
+	if ref == nil {
+		return nil
+	}
+	return object.NewResourcePool(inv.c.vim, *ref)
+}
+
+// namespaceFolder returns the namespace's folder under the datacenter's VM folder, creating it
+// the first time when create is set; nil when it does not exist and create is not set.
+func (inv *inventory) namespaceFolder(ctx context.Context, namespace string, create bool) (*object.Folder, error) {
+	folders, err := inv.dc.Folders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find VM folder: %w", err)
+	}
+	ref, err := inv.child(ctx, folders.VmFolder, namespace, "Folder")
+	if err != nil || ref != nil || !create {
+		return folderOrNil(inv, ref), err
+	}
+	folder, err := folders.VmFolder.CreateFolder(ctx, namespace)
+	if fault.Is(err, &types.DuplicateName{}) {
+		ref, err = inv.child(ctx, folders.VmFolder, namespace, "Folder")
+		return folderOrNil(inv, ref), err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create VM folder for namespace %s: %w", namespace, err)
+	}
+	log.FromContext(ctx).Info("created namespace VM folder", "folder", folder.Reference().Value)
+	return folder, nil
+}
+
+func folderOrNil(inv *inventory, ref *types.ManagedObjectReference) *object.Folder {
+	if ref == nil {
+		return nil
+	}
+	return object.NewFolder(inv.c.vim, *ref)
+}
+
+// minHostCPUMHz is the slowest core clock among the cluster's hosts. CPU reservations are sized
+// with it so the reservation a class promises can be met on whichever host DRS picks, and is
+// known before the VM is placed.
+func (inv *inventory) minHostCPUMHz(ctx context.Context, cluster string) (int32, error) {
+	cc, err := inv.finder.ClusterComputeResource(ctx, cluster)
+	if err != nil {
+		return 0, fmt.Errorf("find supervisor cluster %q: %w", cluster, err)
+	}
+	hosts, err := cc.Hosts(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list hosts of cluster %q: %w", cluster, err)
+	}
+	refs := make([]types.ManagedObjectReference, 0, len(hosts))
+	for _, h := range hosts {
+		refs = append(refs, h.Reference())
+	}
+	var props []mo.HostSystem
+	if len(refs) > 0 {
+		if err := property.DefaultCollector(inv.c.vim).Retrieve(ctx, refs, []string{"summary.hardware"}, &props); err != nil {
+			return 0, fmt.Errorf("read CPU speed of hosts in cluster %q: %w", cluster, err)
+		}
+	}
+	var slowest int32
+	for _, h := range props {
+		if hw := h.Summary.Hardware; hw != nil && hw.CpuMhz > 0 && (slowest == 0 || hw.CpuMhz < slowest) {
+			slowest = hw.CpuMhz
+		}
+	}
+	if slowest == 0 {
+		return 0, fmt.Errorf("cluster %q has no host reporting its CPU speed", cluster)
+	}
+	return slowest, nil
+}

@@ -1,0 +1,125 @@
+package vsphere
+
+import (
+	"context"
+	"sync"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+)
+
+// Provider is what a VirtualMachine controller needs from vSphere. Every method is idempotent,
+// so a controller can call it again after any failure or restart.
+type Provider interface {
+	// EnsureVM makes the VM exist as spec says and returns what vSphere reports about it. A VM
+	// that already exists is never resized: its class was applied when it was made.
+	EnsureVM(ctx context.Context, spec VMSpec) (VMState, error)
+	// DeleteVM powers the VM off and destroys it; a VM that is already gone is not an error.
+	DeleteVM(ctx context.Context, ref VMRef) error
+	// ListImages returns every item of the configured content library.
+	ListImages(ctx context.Context) ([]Image, error)
+}
+
+// VMRef identifies a VirtualMachine's vSphere VM. InstanceUUID is what finds it; Namespace and
+// Name find a VM whose creation was interrupted before its instance UUID was set.
+type VMRef struct {
+	Namespace string
+	Name      string
+	// InstanceUUID is the VM's vCenter instance UUID. The caller derives it from the
+	// VirtualMachine's UID, so it is known before the VM exists and survives restarts.
+	InstanceUUID string
+}
+
+// VMSpec is the VM a VirtualMachine asks for.
+type VMSpec struct {
+	VMRef
+	// Image is the content library item the VM is deployed from.
+	Image string
+	// Sizing is the class's hardware and reservations; see SizingFromClass.
+	Sizing Sizing
+	// PowerState is the desired power state.
+	PowerState vmopv1.VirtualMachinePowerState
+	// Network, when set, gives the VM's first NIC a static address through guest
+	// customization; it is applied only when the VM is made.
+	Network *StaticIP
+}
+
+// StaticIP is a fixed IPv4 configuration for the VM's first NIC.
+type StaticIP struct {
+	// Address is the VM's IP address, such as 192.168.10.5.
+	Address string
+	// Netmask is the subnet mask, such as 255.255.255.0.
+	Netmask string
+	// Gateway is the default gateway; none when empty.
+	Gateway string
+	// DNSServers are the name servers; none when empty.
+	DNSServers []string
+}
+
+// VMState is what vSphere reports about a VM, for the VirtualMachine's status.
+type VMState struct {
+	// MoID is the managed object id, such as vm-42 (status.uniqueID).
+	MoID string
+	// BiosUUID is config.uuid.
+	BiosUUID string
+	// InstanceUUID is config.instanceUuid.
+	InstanceUUID string
+	// Host is the name of the ESXi host the VM is registered on.
+	Host string
+	// IP is guest.ipAddress; empty until the guest (or customization) reports one.
+	IP string
+	// PowerState is the VM's power state; suspended is reported as poweredOff.
+	PowerState vmopv1.VirtualMachinePowerState
+}
+
+// Image is one content library item.
+type Image struct {
+	// Name is the library item name, which is what VirtualMachines refer to.
+	Name string
+	// ID is the library item id (VirtualMachineImage status.uuid).
+	ID string
+	// Type is the item type, such as ovf.
+	Type string
+	// ContentVersion changes whenever the item's files change.
+	ContentVersion string
+	// Description is the item's description.
+	Description string
+	// The fields below come from the item's OVF descriptor; they are empty for non-OVF items
+	// or when the descriptor could not be read.
+
+	// OSType is the vSphere guest id from the OperatingSystemSection, such as
+	// vmwarePhoton64Guest.
+	OSType string
+	// Product, Vendor, Version and FullVersion come from the first ProductSection.
+	Product, Vendor, Version, FullVersion string
+}
+
+// GovmomiProvider implements Provider with govmomi. It is safe for concurrent use.
+var _ Provider = (*GovmomiProvider)(nil)
+
+type GovmomiProvider struct {
+	cfg     Config
+	session *session
+
+	// ovfCache holds what ListImages parsed from each item's OVF, keyed by item id and content
+	// version, so listing a library does not download every descriptor every time.
+	ovfMu    sync.Mutex
+	ovfCache map[ovfCacheKey]ovfInfo
+}
+
+// New returns a Provider for cfg. It does not connect: the first call logs in, so a manager can
+// start while vCenter is down and report that on its objects.
+func New(cfg Config) (*GovmomiProvider, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &GovmomiProvider{
+		cfg:      cfg,
+		session:  &session{cfg: cfg},
+		ovfCache: map[ovfCacheKey]ovfInfo{},
+	}, nil
+}
+
+// Logout ends the provider's vCenter sessions, for a clean shutdown.
+func (p *GovmomiProvider) Logout(ctx context.Context) error {
+	return p.session.logout(ctx)
+}

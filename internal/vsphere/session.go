@@ -1,0 +1,135 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vmware/govmomi/fault"
+	govsession "github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// clients is one logged-in pair of vCenter API clients: SOAP for the inventory and REST for the
+// content library. They are replaced together, never mutated, so callers can use them without
+// holding a lock.
+type clients struct {
+	vim  *vim25.Client
+	rest *rest.Client
+}
+
+// session keeps one logged-in set of clients for the whole process. Calls run concurrently on
+// the current clients; only logging in takes the mutex, so a slow vCenter call never blocks
+// another one, and a burst of calls that all find the session expired logs in only once.
+type session struct {
+	cfg Config
+
+	current atomic.Pointer[clients]
+	loginMu sync.Mutex
+}
+
+// do runs fn with logged-in clients. When fn fails because vCenter no longer knows the session
+// (NotAuthenticated, HTTP 401) or the connection broke, do logs in again and runs fn once more;
+// fn must therefore be safe to repeat, which every Provider operation is.
+func (s *session) do(ctx context.Context, fn func(context.Context, *clients) error) error {
+	c, err := s.get(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(ctx, c)
+	if err == nil || !sessionLost(err) {
+		return err
+	}
+	log.FromContext(ctx).Info("vCenter session lost, logging in again", "vcenter", redactURL(s.cfg.URL), "reason", err.Error())
+	if c, err = s.relogin(ctx, c); err != nil {
+		return err
+	}
+	return fn(ctx, c)
+}
+
+// get returns the current clients, logging in first if there are none yet.
+func (s *session) get(ctx context.Context) (*clients, error) {
+	if c := s.current.Load(); c != nil {
+		return c, nil
+	}
+	return s.relogin(ctx, nil)
+}
+
+// relogin replaces stale with freshly logged-in clients. If another caller already replaced
+// them, their clients are returned and no second login happens.
+func (s *session) relogin(ctx context.Context, stale *clients) (*clients, error) {
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	if c := s.current.Load(); c != nil && c != stale {
+		return c, nil
+	}
+	c, err := s.login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.current.Store(c)
+	if stale != nil {
+		// The old session is gone on the server side; only its idle connections remain.
+		stale.vim.CloseIdleConnections()
+	}
+	return c, nil
+}
+
+// login makes new SOAP and REST clients and logs both in.
+func (s *session) login(ctx context.Context) (*clients, error) {
+	u, err := s.cfg.sdkURL()
+	if err != nil {
+		return nil, err
+	}
+	where := redactURL(s.cfg.URL)
+	sc := soap.NewClient(u, s.cfg.Insecure)
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to vCenter %s: %w", where, classify(err))
+	}
+	if err := govsession.NewManager(vc).Login(ctx, u.User); err != nil {
+		return nil, fmt.Errorf("log in to vCenter %s as %s: %w", where, s.cfg.Username, classify(err))
+	}
+	rc := rest.NewClient(vc)
+	if err := rc.Login(ctx, u.User); err != nil {
+		return nil, fmt.Errorf("log in to vCenter REST API %s as %s: %w", where, s.cfg.Username, classify(err))
+	}
+	log.FromContext(ctx).V(1).Info("logged in to vCenter", "vcenter", where, "user", s.cfg.Username)
+	return &clients{vim: vc, rest: rc}, nil
+}
+
+// logout ends both sessions, if any.
+func (s *session) logout(ctx context.Context) error {
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	c := s.current.Swap(nil)
+	if c == nil {
+		return nil
+	}
+	return errors.Join(
+		c.rest.Logout(ctx),
+		govsession.NewManager(c.vim).Logout(ctx),
+	)
+}
+
+// sessionLost says whether err means the session must be made again: vCenter forgot it, or
+// the connection to vCenter broke.
+func sessionLost(err error) bool {
+	if fault.Is(err, &types.NotAuthenticated{}) {
+		return true
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		// rest.IsStatusError does not unwrap.
+		if rest.IsStatusError(e, http.StatusUnauthorized) {
+			return true
+		}
+	}
+	return IsUnreachable(err)
+}

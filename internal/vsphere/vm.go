@@ -1,0 +1,352 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vapi/vcenter"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+)
+
+// EnsureVM makes the VM exist, sized and placed as spec says, and drives it to spec's power
+// state.
+//
+// Creation is idempotent in two steps. The VM is found by its instance UUID, which is set last,
+// as the mark that creation finished. A VM in the namespace's folder with the VirtualMachine's
+// name but not yet that UUID is a creation interrupted by a restart: it is finished, never
+// duplicated (vCenter would refuse a second VM of that name in the folder anyway).
+func (p *GovmomiProvider) EnsureVM(ctx context.Context, spec VMSpec) (VMState, error) {
+	if err := spec.validate(); err != nil {
+		return VMState{}, err
+	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues(
+		"namespace", spec.Namespace, "name", spec.Name, "instanceUUID", spec.InstanceUUID))
+
+	var state VMState
+	err := p.session.do(ctx, func(ctx context.Context, c *clients) error {
+		var err error
+		state, err = p.ensureVM(ctx, c, spec)
+		return err
+	})
+	if err != nil {
+		return VMState{}, fmt.Errorf("ensure VM %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	return state, nil
+}
+
+func (s VMSpec) validate() error {
+	var errs []error
+	if s.Namespace == "" || s.Name == "" || s.InstanceUUID == "" {
+		errs = append(errs, errors.New("namespace, name and instance UUID are required"))
+	}
+	if s.Image == "" {
+		errs = append(errs, errors.New("image is required"))
+	}
+	if s.Sizing.CPUs < 1 || s.Sizing.MemoryMiB < 1 {
+		errs = append(errs, fmt.Errorf("sizing needs at least 1 CPU and 1 MiB of memory, got %d CPUs and %d MiB", s.Sizing.CPUs, s.Sizing.MemoryMiB))
+	}
+	switch s.PowerState {
+	case vmopv1.VirtualMachinePoweredOn, vmopv1.VirtualMachinePoweredOff:
+	default:
+		errs = append(errs, fmt.Errorf("unknown power state %q", s.PowerState))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid VM spec for %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return nil
+}
+
+func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec) (VMState, error) {
+	inv, err := newInventory(ctx, c, p.cfg.Datacenter)
+	if err != nil {
+		return VMState{}, err
+	}
+	vm, err := inv.vmByInstanceUUID(ctx, spec.InstanceUUID)
+	if err != nil {
+		return VMState{}, err
+	}
+	if vm == nil {
+		if vm, err = p.createVM(ctx, inv, spec); err != nil {
+			return VMState{}, err
+		}
+	}
+	if err := setPower(ctx, vm, spec.PowerState); err != nil {
+		return VMState{}, err
+	}
+	return readState(ctx, c, vm)
+}
+
+// createVM deploys the VM (or picks up an interrupted deployment), customizes and sizes it.
+func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMSpec) (*object.VirtualMachine, error) {
+	logger := log.FromContext(ctx)
+	pool, err := inv.namespacePool(ctx, p.cfg.Cluster, spec.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	folder, err := inv.namespaceFolder(ctx, spec.Namespace, true)
+	if err != nil {
+		return nil, err
+	}
+
+	var vm *object.VirtualMachine
+	ref, err := inv.child(ctx, folder, spec.Name, "VirtualMachine")
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		vm = object.NewVirtualMachine(inv.c.vim, *ref)
+		logger.Info("finishing interrupted VM creation", "vm", ref.Value)
+	} else {
+		if vm, err = p.deploy(ctx, inv, spec, pool, folder); err != nil {
+			return nil, err
+		}
+		logger.Info("deployed VM from content library", "vm", vm.Reference().Value, "image", spec.Image)
+	}
+
+	if spec.Network != nil {
+		if err := customize(ctx, vm, spec); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.configure(ctx, inv, vm, spec); err != nil {
+		return nil, err
+	}
+	return vm, nil
+}
+
+// deploy deploys the image's library item into the namespace's pool and folder.
+func (p *GovmomiProvider) deploy(ctx context.Context, inv *inventory, spec VMSpec, pool *object.ResourcePool, folder *object.Folder) (*object.VirtualMachine, error) {
+	itemID, err := p.libraryItemID(ctx, inv.c, spec.Image)
+	if err != nil {
+		return nil, err
+	}
+	d := vcenter.Deploy{
+		DeploymentSpec: vcenter.DeploymentSpec{
+			Name:          spec.Name,
+			AcceptAllEULA: true,
+		},
+		Target: vcenter.Target{
+			ResourcePoolID: pool.Reference().Value,
+			FolderID:       folder.Reference().Value,
+		},
+	}
+	if p.cfg.Datastore != "" {
+		ds, err := inv.finder.Datastore(ctx, p.cfg.Datastore)
+		if err != nil {
+			return nil, fmt.Errorf("find datastore %q: %w", p.cfg.Datastore, err)
+		}
+		d.DefaultDatastoreID = ds.Reference().Value
+	}
+	ref, err := vcenter.NewManager(inv.c.rest).DeployLibraryItem(ctx, itemID, d)
+	if err != nil {
+		return nil, fmt.Errorf("deploy image %q: %w", spec.Image, err)
+	}
+	return object.NewVirtualMachine(inv.c.vim, *ref), nil
+}
+
+// configure applies the class and, last, the instance UUID that marks creation as finished.
+func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *object.VirtualMachine, spec VMSpec) error {
+	s := spec.Sizing
+	var cpuReservation, cpuLimit int64
+	if s.CPURequestMilli > 0 || s.CPULimitMilli > 0 {
+		mhz, err := inv.minHostCPUMHz(ctx, p.cfg.Cluster)
+		if err != nil {
+			return err
+		}
+		cpuReservation, cpuLimit = cpuMHz(s.CPURequestMilli, mhz), cpuMHz(s.CPULimitMilli, mhz)
+	}
+	config := types.VirtualMachineConfigSpec{
+		InstanceUuid:     spec.InstanceUUID,
+		NumCPUs:          s.CPUs,
+		MemoryMB:         s.MemoryMiB,
+		CpuAllocation:    allocation(cpuReservation, cpuLimit),
+		MemoryAllocation: allocation(s.MemoryRequestMiB, s.MemoryLimitMiB),
+	}
+	task, err := vm.Reconfigure(ctx, config)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("size VM %s (%d CPUs, %d MiB, reserve %d MHz and %d MiB): %w",
+			vm.Reference().Value, s.CPUs, s.MemoryMiB, cpuReservation, s.MemoryRequestMiB, err)
+	}
+	log.FromContext(ctx).Info("sized VM", "vm", vm.Reference().Value, "cpus", s.CPUs, "memoryMiB", s.MemoryMiB,
+		"cpuReservationMHz", cpuReservation, "memoryReservationMiB", s.MemoryRequestMiB)
+	return nil
+}
+
+// customize gives the first NIC a fixed address through guest customization, which runs at
+// the next power on. It must happen while the VM is still off, before its first boot.
+func customize(ctx context.Context, vm *object.VirtualMachine, spec VMSpec) error {
+	n := spec.Network
+	adapter := types.CustomizationIPSettings{
+		Ip:            &types.CustomizationFixedIp{IpAddress: n.Address},
+		SubnetMask:    n.Netmask,
+		DnsServerList: n.DNSServers,
+	}
+	if n.Gateway != "" {
+		adapter.Gateway = []string{n.Gateway}
+	}
+	cs := types.CustomizationSpec{
+		Identity: &types.CustomizationLinuxPrep{
+			HostName: &types.CustomizationFixedName{Name: hostName(spec.Name)},
+			Domain:   "local",
+		},
+		GlobalIPSettings: types.CustomizationGlobalIPSettings{DnsServerList: n.DNSServers},
+		NicSettingMap:    []types.CustomizationAdapterMapping{{Adapter: adapter}},
+	}
+	task, err := vm.Customize(ctx, cs)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if fault.Is(err, &types.CustomizationPending{}) {
+		// An interrupted creation already customized it; the pending spec applies at power on.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("customize VM %s with IP %s: %w", vm.Reference().Value, n.Address, err)
+	}
+	return nil
+}
+
+// hostName turns a VirtualMachine name (a DNS subdomain) into a host name label.
+func hostName(name string) string {
+	label, _, _ := strings.Cut(name, ".")
+	if len(label) > 63 {
+		label = strings.TrimRight(label[:63], "-")
+	}
+	return label
+}
+
+// setPower drives the VM to the desired power state. Powering off is a hard power off, as
+// vm-operator v1alpha1 did. A suspended VM counts as off.
+func setPower(ctx context.Context, vm *object.VirtualMachine, desired vmopv1.VirtualMachinePowerState) error {
+	current, err := vm.PowerState(ctx)
+	if err != nil {
+		return fmt.Errorf("read power state of VM %s: %w", vm.Reference().Value, err)
+	}
+	var task *object.Task
+	switch {
+	case desired == vmopv1.VirtualMachinePoweredOn && current != types.VirtualMachinePowerStatePoweredOn:
+		task, err = vm.PowerOn(ctx)
+	case desired == vmopv1.VirtualMachinePoweredOff && current == types.VirtualMachinePowerStatePoweredOn:
+		task, err = vm.PowerOff(ctx)
+	default:
+		return nil
+	}
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil && !fault.Is(err, &types.InvalidPowerState{}) {
+		return fmt.Errorf("power VM %s %s: %w", vm.Reference().Value, strings.TrimPrefix(string(desired), "powered"), err)
+	}
+	log.FromContext(ctx).Info("changed VM power state", "vm", vm.Reference().Value, "from", current, "to", desired)
+	return nil
+}
+
+// readState reads what the VirtualMachine's status reports.
+func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMState, error) {
+	pc := property.DefaultCollector(c.vim)
+	var m mo.VirtualMachine
+	err := pc.RetrieveOne(ctx, vm.Reference(), []string{"config.uuid", "config.instanceUuid", "runtime.host", "runtime.powerState", "guest.ipAddress"}, &m)
+	if err != nil {
+		return VMState{}, fmt.Errorf("read VM %s: %w", vm.Reference().Value, err)
+	}
+	state := VMState{
+		MoID:       vm.Reference().Value,
+		PowerState: vmopv1.VirtualMachinePoweredOff,
+	}
+	if m.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
+		state.PowerState = vmopv1.VirtualMachinePoweredOn
+	}
+	if m.Config != nil {
+		state.BiosUUID, state.InstanceUUID = m.Config.Uuid, m.Config.InstanceUuid
+	}
+	if m.Guest != nil {
+		state.IP = m.Guest.IpAddress
+	}
+	if m.Runtime.Host != nil {
+		var h mo.HostSystem
+		if err := pc.RetrieveOne(ctx, *m.Runtime.Host, []string{"name"}, &h); err != nil {
+			return VMState{}, fmt.Errorf("read host of VM %s: %w", vm.Reference().Value, err)
+		}
+		state.Host = h.Name
+	}
+	return state, nil
+}
+
+// DeleteVM powers the VM off and destroys it. It also removes a VM whose creation was
+// interrupted before its instance UUID was set, found by name in the namespace's folder.
+func (p *GovmomiProvider) DeleteVM(ctx context.Context, ref VMRef) error {
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues(
+		"namespace", ref.Namespace, "name", ref.Name, "instanceUUID", ref.InstanceUUID))
+	err := p.session.do(ctx, func(ctx context.Context, c *clients) error {
+		return p.deleteVM(ctx, c, ref)
+	})
+	if err != nil {
+		return fmt.Errorf("delete VM %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	return nil
+}
+
+func (p *GovmomiProvider) deleteVM(ctx context.Context, c *clients, ref VMRef) error {
+	inv, err := newInventory(ctx, c, p.cfg.Datacenter)
+	if err != nil {
+		return err
+	}
+	var vm *object.VirtualMachine
+	if ref.InstanceUUID != "" {
+		if vm, err = inv.vmByInstanceUUID(ctx, ref.InstanceUUID); err != nil {
+			return err
+		}
+	}
+	if vm == nil && ref.Namespace != "" && ref.Name != "" {
+		folder, err := inv.namespaceFolder(ctx, ref.Namespace, false)
+		if err != nil {
+			return err
+		}
+		if folder != nil {
+			r, err := inv.child(ctx, folder, ref.Name, "VirtualMachine")
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				vm = object.NewVirtualMachine(c.vim, *r)
+			}
+		}
+	}
+	if vm == nil {
+		log.FromContext(ctx).V(1).Info("VM already gone")
+		return nil
+	}
+
+	if err := setPower(ctx, vm, vmopv1.VirtualMachinePoweredOff); err != nil {
+		if isGone(err) {
+			return nil
+		}
+		return err
+	}
+	task, err := vm.Destroy(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil && !isGone(err) {
+		return fmt.Errorf("destroy VM %s: %w", vm.Reference().Value, err)
+	}
+	log.FromContext(ctx).Info("destroyed VM", "vm", vm.Reference().Value)
+	return nil
+}
+
+// isGone says whether err means the object was removed meanwhile.
+func isGone(err error) bool {
+	return fault.Is(err, &types.ManagedObjectNotFound{})
+}
