@@ -1,0 +1,125 @@
+package vcentersync
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/vmware/govmomi/vapi/namespace"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// These specs cover the pure mapping from a vCenter inventory to Kubernetes objects; the
+// envtest specs in syncer_test.go cover the writes.
+var _ = Describe("Mapping vCenter to Kubernetes", func() {
+	DescribeTable("a vCenter VM class becomes a VirtualMachineClass",
+		func(info namespace.VirtualMachineClassInfo, memory, cpuRequest, memoryRequest string) {
+			c := classFor(info)
+			Expect(c.Name).To(Equal(info.Id))
+			Expect(isManaged(c)).To(BeTrue())
+			Expect(c.Spec.Hardware.Cpus).To(Equal(info.CpuCount))
+			Expect(c.Spec.Hardware.Memory.String()).To(Equal(memory))
+			requests := c.Spec.Policies.Resources.Requests
+			Expect(requests.Cpu.String()).To(Equal(cpuRequest))
+			Expect(requests.Memory.String()).To(Equal(memoryRequest))
+		},
+		Entry("guaranteed: full reservations request all of the hardware",
+			namespace.VirtualMachineClassInfo{Id: "guaranteed-medium", CpuCount: 2, MemoryMb: 8192, CpuReservation: 100, MemoryReservation: 100},
+			"8Gi", "2", "8Gi"),
+		Entry("best-effort: no reservation, no requests",
+			namespace.VirtualMachineClassInfo{Id: "best-effort-8xlarge", CpuCount: 32, MemoryMb: 131072},
+			"128Gi", "0", "0"),
+		Entry("a CPU reservation alone makes the class guaranteed",
+			namespace.VirtualMachineClassInfo{Id: "cpu-only", CpuCount: 4, MemoryMb: 1536, CpuReservation: 50},
+			"1536Mi", "4", "1536Mi"),
+		Entry("a memory reservation alone makes the class guaranteed",
+			namespace.VirtualMachineClassInfo{Id: "mem-only", CpuCount: 1, MemoryMb: 2048, MemoryReservation: 100},
+			"2Gi", "1", "2Gi"),
+	)
+
+	It("mirrors vCenter devices", func() {
+		c := classFor(namespace.VirtualMachineClassInfo{Id: "gpu", CpuCount: 1, MemoryMb: 1024, Devices: namespace.VirtualDevices{
+			VgpuDevices:         []namespace.VgpuDevice{{ProfileName: "grid_p100-8q"}},
+			DirectPathIoDevices: []namespace.DirectPathIoDevice{{VendorId: 0x10de, DeviceId: 0x1eb8, CustomLabel: "t4"}},
+		}})
+		Expect(c.Spec.Hardware.Devices.VGPUDevices).To(ConsistOf(HaveField("ProfileName", "grid_p100-8q")))
+		Expect(c.Spec.Hardware.Devices.DynamicDirectPathIODevices).To(ConsistOf(HaveField("CustomLabel", "t4")))
+	})
+
+	It("mirrors namespaces, classes assigned somewhere and one binding per assignment", func() {
+		want := desiredFrom(&inventory{
+			namespaces: map[string][]string{
+				"new-namespace": {"guaranteed-large", "best-effort-small"},
+				"cormac-new-ns": {"guaranteed-large"},
+				"empty":         nil,
+				"Not_A_Name":    {"best-effort-small"},
+				"orphans":       {"undefined-class"},
+			},
+			classes: map[string]namespace.VirtualMachineClassInfo{
+				"guaranteed-large":  {Id: "guaranteed-large", CpuCount: 4, MemoryMb: 16384, CpuReservation: 100, MemoryReservation: 100},
+				"best-effort-small": {Id: "best-effort-small", CpuCount: 2, MemoryMb: 4096},
+				"never-assigned":    {Id: "never-assigned", CpuCount: 1, MemoryMb: 1024},
+			},
+		})
+		Expect(want.namespaces).To(Equal([]string{"cormac-new-ns", "empty", "new-namespace", "orphans"}))
+		Expect(want.classes).To(HaveLen(2))
+		Expect(want.classes).To(HaveKey("guaranteed-large"))
+		Expect(want.classes).To(HaveKey("best-effort-small"))
+		Expect(want.bindings).To(HaveLen(3))
+		b := want.bindings[types.NamespacedName{Namespace: "cormac-new-ns", Name: "guaranteed-large"}]
+		Expect(b).NotTo(BeNil())
+		Expect(b.ClassRef.Name).To(Equal("guaranteed-large"))
+		Expect(b.ClassRef.Kind).To(Equal("VirtualMachineClass"))
+		Expect(b.ClassRef.APIVersion).To(Equal("vmoperator.vmware.com/v1alpha1"))
+		Expect(isManaged(b)).To(BeTrue())
+		Expect(want.skipped).To(ConsistOf(ContainSubstring("Not_A_Name"), ContainSubstring("undefined-class")))
+	})
+
+	It("returns no inventory at all when one listing fails", func() {
+		api := &fakeNamespaceAPI{
+			namespaces: []namespace.NamespacesInstanceSummary{{Namespace: "a"}, {Namespace: "b"}},
+			failGet:    "b",
+		}
+		inv, err := readInventory(context.Background(), api)
+		Expect(err).To(MatchError(ContainSubstring("get vCenter namespace b")))
+		Expect(inv).To(BeNil())
+	})
+
+	It("never treats two sessions with different credentials as one", func() {
+		a := Connection{URL: mustParse("https://vc/sdk"), Username: "u", Password: "p"}
+		b := a
+		b.Password = "rotated"
+		Expect(a.sameAs(a)).To(BeTrue())
+		Expect(a.sameAs(b)).To(BeFalse())
+		Expect(ConnectionFromURL(mustParse("https://u:p@vc/sdk"), false).sameAs(a)).To(BeTrue())
+		Expect(ConnectionFromURL(mustParse("https://u:p@vc/sdk"), false).URL.User).To(BeNil())
+	})
+})
+
+type fakeNamespaceAPI struct {
+	namespaces []namespace.NamespacesInstanceSummary
+	failGet    string
+}
+
+func (f *fakeNamespaceAPI) ListNamespaces(context.Context) ([]namespace.NamespacesInstanceSummary, error) {
+	return f.namespaces, nil
+}
+
+func (f *fakeNamespaceAPI) GetNamespace(_ context.Context, name string) (namespace.NamespacesInstanceInfo, error) {
+	if name == f.failGet {
+		return namespace.NamespacesInstanceInfo{}, errors.New("500 Internal Server Error")
+	}
+	return namespace.NamespacesInstanceInfo{}, nil
+}
+
+func (f *fakeNamespaceAPI) ListVmClasses(context.Context) ([]namespace.VirtualMachineClassInfo, error) {
+	return nil, nil
+}
+
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	Expect(err).NotTo(HaveOccurred())
+	return u
+}

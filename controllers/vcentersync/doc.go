@@ -1,0 +1,18 @@
+// Package vcentersync owns the mirror of vCenter's namespace-management API into Kubernetes, as
+// in vSphere 7.0U2a: each vCenter namespace becomes a Namespace, each VM class assigned to at
+// least one namespace becomes a cluster-scoped VirtualMachineClass, and each assignment becomes a
+// VirtualMachineClassBinding named after the class in that namespace.
+//
+// The Syncer is a manager.Runnable that polls vCenter every interval. It labels everything it
+// creates with ManagedLabel and only updates or deletes objects carrying that label, so objects
+// admins make with kubectl are never touched, even when they are named like a vCenter class.
+// Only a complete, successful read of vCenter may delete anything: when vCenter cannot be
+// reached or a listing fails, the sync deletes nothing and retries at the next interval.
+package vcentersync
+
+// The sync creates Namespaces for vCenter namespaces and deletes the ones it created.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
+
+// The sync mirrors vCenter VM classes and their assignments.
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=get;list;watch;create;update;delete

@@ -1,0 +1,35 @@
+package vcentersync_test
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vm-service/vm-service/test/testenv"
+)
+
+// The vCenter sync suite runs the Syncer in a manager against the real kube-apiserver (envtest)
+// and govmomi's simulator, and replays the walkthrough's vCenter-side steps on Kubernetes.
+func TestVCenterSync(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "vCenter sync suite")
+}
+
+var (
+	env *testenv.Env
+	k8s client.Client
+	ctx = context.Background()
+)
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(GinkgoLogr)
+	var err error
+	env, err = testenv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k8s = env.Client
+	DeferCleanup(env.Stop)
+})
