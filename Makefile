@@ -11,6 +11,8 @@ GINKGO := $(BIN)/ginkgo
 IMG ?= vm-service-manager:dev
 # Parallel Ginkgo processes; each integration suite starts its own apiserver.
 GINKGO_PROCS ?= 2
+# Plain output when not on a terminal (CI logs).
+GINKGO_FLAGS ?= $(if $(CI),--no-color,)
 
 export KUBEBUILDER_ASSETS := $(BIN)
 
@@ -29,7 +31,7 @@ tools: ## Build etcd, kube-apiserver, controller-gen, ginkgo and govc into the t
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code, CRDs, RBAC and webhook manifests from markers.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./api/..."
-	$(CONTROLLER_GEN) crd:allowDangerousTypes=false rbac:roleName=manager-role webhook paths="./..." \
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=false rbac:roleName=vm-service-manager webhook paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 
 .PHONY: verify
@@ -60,7 +62,7 @@ docker-build: ## Build the manager container image (needs a Docker engine).
 .PHONY: test
 test: tools ## Run every test: unit, integration (envtest + vcsim) and e2e.
 	@mkdir -p $(BIN)/reports
-	@status=0; $(GINKGO) -r -p --procs=$(GINKGO_PROCS) --randomize-all --timeout=25m --poll-progress-after=120s \
+	@status=0; $(GINKGO) -r -p --procs=$(GINKGO_PROCS) $(GINKGO_FLAGS) --randomize-all --timeout=25m --poll-progress-after=120s \
 		--json-report=test-report.json --output-dir=$(BIN)/reports || status=$$?; \
 	go run ./hack/testsummary $(BIN)/reports/test-report.json || status=1; exit $$status
 

@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
 )
 
@@ -21,6 +22,8 @@ func main() {
 	flag.StringVar(&opts.WebhookHost, "webhook-host", "", "address the webhook server listens on (default: all)")
 	flag.IntVar(&opts.WebhookPort, "webhook-port", 9443, "port the webhook server listens on")
 	flag.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding the webhook server's tls.crt and tls.key")
+	opts.Enforcement = enforcement.Deny
+	flag.Var(&opts.Enforcement, "class-binding-enforcement", "Deny refuses VMs and clusters whose classes are not bound in their namespace; Warn admits them with a warning and the controllers report the failure")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -32,7 +35,7 @@ func main() {
 		log.Error(err, "unable to build the manager")
 		os.Exit(1)
 	}
-	log.Info("starting manager")
+	log.Info("starting manager", "classBindingEnforcement", opts.Enforcement)
 	// SetupSignalHandler cancels on SIGINT/SIGTERM, so the manager drains and exits cleanly.
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped with an error")

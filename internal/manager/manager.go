@@ -4,6 +4,7 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 
 	"k8s.io/client-go/rest"
@@ -12,7 +13,13 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/vm-service/vm-service/internal/enforcement"
+	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/scheme"
+	tkcwebhook "github.com/vm-service/vm-service/webhooks/tanzukubernetescluster"
+	vmwebhook "github.com/vm-service/vm-service/webhooks/virtualmachine"
+	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
+	bindingwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclassbinding"
 )
 
 // Options configure the manager; cmd/manager fills them from flags.
@@ -30,6 +37,9 @@ type Options struct {
 	WebhookPort int
 	// WebhookCertDir holds tls.crt and tls.key for the webhook server.
 	WebhookCertDir string
+	// Enforcement says whether admission refuses classes not bound in the namespace (Deny,
+	// the default) or admits them with a warning (Warn).
+	Enforcement enforcement.Mode
 }
 
 // The manager records events on the objects it reconciles.
@@ -59,5 +69,28 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		return nil, fmt.Errorf("add readiness check: %w", err)
 	}
+	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	if err := setupWebhooks(mgr, opts); err != nil {
+		return nil, err
+	}
 	return mgr, nil
+}
+
+// setupWebhooks registers one admission webhook per admitted kind.
+func setupWebhooks(mgr ctrl.Manager, opts Options) error {
+	reader := mgr.GetClient() // reads from the informer cache, where the indexes live
+	policy := enforcement.ClassPolicy{Reader: reader, Mode: opts.Enforcement}
+	for name, w := range map[string]interface{ SetupWithManager(ctrl.Manager) error }{
+		"VirtualMachine":             &vmwebhook.Validator{ClassPolicy: policy},
+		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy},
+		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Reader: reader},
+		"VirtualMachineClass":        &classwebhook.Validator{Reader: reader},
+	} {
+		if err := w.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up %s webhook: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -36,9 +37,21 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// Option changes what Start brings up.
+type Option func(*envtest.Environment)
+
+// WithWebhooks also registers the admission webhooks of config/webhook with the apiserver,
+// pointed at a local serving address; StartManager then serves them. Without a running manager
+// every admitted request fails closed.
+func WithWebhooks() Option {
+	return func(te *envtest.Environment) {
+		te.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: []string{filepath.Join(RepoRoot(), "config", "webhook")}}
+	}
+}
+
 // Start brings up etcd and kube-apiserver, installs the CRDs from config/crd/bases and waits
 // until they are served.
-func Start() (*Env, error) {
+func Start(opts ...Option) (*Env, error) {
 	root := RepoRoot()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -61,6 +74,9 @@ func Start() (*Env, error) {
 		ControlPlaneStartTimeout: 90 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
+	for _, o := range opts {
+		o(te)
+	}
 	cfg, err := te.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start control plane: %w", err)
@@ -74,10 +90,12 @@ func Start() (*Env, error) {
 		_ = te.Stop()
 		return nil, err
 	}
-	if env.kubeconfig, err = env.WriteKubeconfig("admin", "system:masters"); err != nil {
+	admin, err := env.NewUser("admin", "system:masters")
+	if err != nil {
 		_ = env.Stop()
 		return nil, err
 	}
+	env.kubeconfig = admin.Kubeconfig
 	return env, nil
 }
 
@@ -90,29 +108,48 @@ func (e *Env) Stop() error {
 	return err
 }
 
-// WriteKubeconfig authenticates a user with the given groups and writes a kubeconfig for it,
-// so the real kubectl can talk to the control plane as that user.
-func (e *Env) WriteKubeconfig(user string, groups ...string) (string, error) {
-	au, err := e.AddUser(envtest.User{Name: user, Groups: groups}, e.Config)
+// User is an authenticated user of the control plane, with a client and a kubeconfig for kubectl.
+type User struct {
+	Name       string
+	Client     client.Client
+	Kubeconfig string
+}
+
+// NewUser authenticates a user with the given groups. RBAC applies to it: a user outside
+// system:masters may do only what roles bound to it allow.
+func (e *Env) NewUser(name string, groups ...string) (*User, error) {
+	au, err := e.AddUser(envtest.User{Name: name, Groups: groups}, e.Config)
 	if err != nil {
-		return "", fmt.Errorf("add user %s: %w", user, err)
+		return nil, fmt.Errorf("add user %s: %w", name, err)
 	}
 	data, err := au.KubeConfig()
 	if err != nil {
-		return "", fmt.Errorf("kubeconfig for %s: %w", user, err)
+		return nil, fmt.Errorf("kubeconfig for %s: %w", name, err)
 	}
-	path := filepath.Join(e.dir, user+".kubeconfig")
-	return path, os.WriteFile(path, data, 0o600)
+	u := &User{Name: name, Kubeconfig: filepath.Join(e.dir, name+".kubeconfig")}
+	if err := os.WriteFile(u.Kubeconfig, data, 0o600); err != nil {
+		return nil, err
+	}
+	if u.Client, err = client.New(au.Config(), client.Options{Scheme: e.Scheme}); err != nil {
+		return nil, fmt.Errorf("client for %s: %w", name, err)
+	}
+	return u, nil
 }
 
 // Kubectl runs the kubectl on PATH as the admin user and returns what it printed.
 func (e *Env) Kubectl(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	return RunKubectl(ctx, e.kubeconfig, args...)
+	return RunKubectl(ctx, e.kubeconfig, "", args...)
 }
 
-// RunKubectl runs the kubectl on PATH with the given kubeconfig.
-func RunKubectl(ctx context.Context, kubeconfig string, args ...string) (stdout, stderr string, err error) {
+// KubectlApply runs `kubectl apply -f -` as the admin user with manifest on its input.
+func (e *Env) KubectlApply(ctx context.Context, manifest string, args ...string) (stdout, stderr string, err error) {
+	return RunKubectl(ctx, e.kubeconfig, manifest, append([]string{"apply", "-f", "-"}, args...)...)
+}
+
+// RunKubectl runs the kubectl on PATH with the given kubeconfig and standard input.
+func RunKubectl(ctx context.Context, kubeconfig, stdin string, args ...string) (stdout, stderr string, err error) {
 	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()

@@ -1,0 +1,122 @@
+// Package classaccess answers the product's one policy question: may namespace N use
+// VirtualMachineClass C? Every webhook and controller asks Check; nothing else decides it.
+package classaccess
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/index"
+)
+
+// Verdict is Check's answer.
+type Verdict int
+
+const (
+	// Usable means the class exists and a binding in the namespace names it.
+	Usable Verdict = iota
+	// ClassNotFound means no VirtualMachineClass has that name.
+	ClassNotFound
+	// NotBound means the class exists but no binding in the namespace names it.
+	NotBound
+)
+
+// Decision is a verdict with what a message about it needs.
+type Decision struct {
+	Verdict   Verdict
+	Namespace string
+	Class     string
+	// Bound lists, sorted, the classes bound in the namespace; filled only when not Usable.
+	Bound []string
+}
+
+// Usable says whether the namespace may use the class.
+func (d Decision) Usable() bool { return d.Verdict == Usable }
+
+// Reason is the CamelCase condition reason for the verdict; empty when usable.
+func (d Decision) Reason() string {
+	switch d.Verdict {
+	case ClassNotFound:
+		return "VirtualMachineClassNotFound"
+	case NotBound:
+		return "VirtualMachineClassBindingNotFound"
+	}
+	return ""
+}
+
+// Message explains the verdict to a person and says what to do; empty when usable.
+func (d Decision) Message() string {
+	bound := "none"
+	if len(d.Bound) > 0 {
+		bound = strings.Join(d.Bound, ", ")
+	}
+	switch d.Verdict {
+	case ClassNotFound:
+		return fmt.Sprintf("VirtualMachineClass %q does not exist (bound in namespace %q: %s); use one of the bound classes", d.Class, d.Namespace, bound)
+	case NotBound:
+		return fmt.Sprintf("VirtualMachineClass %q is not bound in namespace %q (bound here: %s); use a bound class or ask a platform admin to bind this one", d.Class, d.Namespace, bound)
+	}
+	return ""
+}
+
+// Check decides whether namespace may use class. The reader should be the manager's cache with
+// the index.BindingClassName index registered: the lookup is then by index, so its cost does not
+// grow with the number of bindings. A binding counts by its classRef.name, never by its own name.
+func Check(ctx context.Context, r client.Reader, namespace, class string) (Decision, error) {
+	d := Decision{Namespace: namespace, Class: class}
+	err := r.Get(ctx, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
+	switch {
+	case apierrors.IsNotFound(err):
+		d.Verdict = ClassNotFound
+	case err != nil:
+		return d, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
+	default:
+		bindings := &vmopv1.VirtualMachineClassBindingList{}
+		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}); err != nil {
+			return d, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)
+		}
+		if len(bindings.Items) > 0 {
+			return d, nil
+		}
+		d.Verdict = NotBound
+	}
+	bound, err := BoundClasses(ctx, r, namespace)
+	d.Bound = bound
+	return d, err
+}
+
+// BoundClasses lists, sorted and without repeats, the classes bound in namespace.
+func BoundClasses(ctx context.Context, r client.Reader, namespace string) ([]string, error) {
+	bindings := &vmopv1.VirtualMachineClassBindingList{}
+	if err := r.List(ctx, bindings, client.InNamespace(namespace)); err != nil {
+		return nil, fmt.Errorf("list bindings in namespace %q: %w", namespace, err)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, b := range bindings.Items {
+		if n := b.ClassRef.Name; !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// FieldError states a refused decision as a field error at path, for admission responses.
+func (d Decision) FieldError(path *field.Path) *field.Error {
+	return field.Invalid(path, d.Class, d.Message())
+}
+
+// Unavailable wraps a failure to read bindings or classes as a 503 for admission: the request
+// fails closed, and the client may retry.
+func Unavailable(err error) error {
+	return apierrors.NewServiceUnavailable(fmt.Sprintf("cannot check VM class access now, retry shortly: %v", err))
+}

@@ -1,0 +1,81 @@
+package classaccess_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/test/fakeclient"
+	"github.com/vm-service/vm-service/test/objects"
+)
+
+func TestClassAccess(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "class access suite")
+}
+
+var _ = Describe("Check", func() {
+	ctx := context.Background()
+	world := []client.Object{
+		objects.GuaranteedClass("guaranteed-large", 4, "16Gi"),
+		objects.GuaranteedClass("guaranteed-medium", 2, "8Gi"),
+		objects.BestEffortClass("best-effort-medium", 2, "8Gi"),
+		objects.Binding("cormac-new-ns", "guaranteed-large", "guaranteed-large"),
+		objects.Binding("cormac-new-ns", "medium-for-workers", "best-effort-medium"),
+		objects.Binding("new-namespace", "guaranteed-medium", "guaranteed-medium"),
+		objects.Binding("cormac-new-ns", "ghost", "deleted-class"),
+	}
+
+	DescribeTable("decides by the binding's classRef in the namespace",
+		func(ns, class string, want classaccess.Verdict, reason string) {
+			d, err := classaccess.Check(ctx, fakeclient.New(world...), ns, class)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Verdict).To(Equal(want))
+			Expect(d.Reason()).To(Equal(reason))
+			Expect(d.Usable()).To(Equal(want == classaccess.Usable))
+		},
+		Entry("bound under its own name", "cormac-new-ns", "guaranteed-large", classaccess.Usable, ""),
+		Entry("bound under another name", "cormac-new-ns", "best-effort-medium", classaccess.Usable, ""),
+		Entry("bound only in another namespace", "cormac-new-ns", "guaranteed-medium", classaccess.NotBound, "VirtualMachineClassBindingNotFound"),
+		Entry("a binding named after the class does not count", "new-namespace", "guaranteed-large", classaccess.NotBound, "VirtualMachineClassBindingNotFound"),
+		Entry("bound but the class is gone", "cormac-new-ns", "deleted-class", classaccess.ClassNotFound, "VirtualMachineClassNotFound"),
+		Entry("no such class anywhere", "cormac-new-ns", "nope", classaccess.ClassNotFound, "VirtualMachineClassNotFound"),
+		Entry("a namespace with no bindings", "empty", "guaranteed-large", classaccess.NotBound, "VirtualMachineClassBindingNotFound"),
+	)
+
+	It("names the class, the namespace and the bound classes when refusing", func() {
+		d, err := classaccess.Check(ctx, fakeclient.New(world...), "cormac-new-ns", "guaranteed-medium")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Bound).To(Equal([]string{"best-effort-medium", "deleted-class", "guaranteed-large"}))
+		Expect(d.FieldError(field.NewPath("spec", "topology", "controlPlane", "class")).Error()).To(Equal(
+			`spec.topology.controlPlane.class: Invalid value: "guaranteed-medium": VirtualMachineClass "guaranteed-medium" is not bound in namespace "cormac-new-ns" (bound here: best-effort-medium, deleted-class, guaranteed-large); use a bound class or ask a platform admin to bind this one`))
+
+		d, err = classaccess.Check(ctx, fakeclient.New(world...), "empty", "nope")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Message()).To(Equal(`VirtualMachineClass "nope" does not exist (bound in namespace "empty": none); use one of the bound classes`))
+	})
+
+	It("says nothing about a usable class", func() {
+		d, err := classaccess.Check(ctx, fakeclient.New(world...), "cormac-new-ns", "guaranteed-large")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Message()).To(BeEmpty())
+		Expect(d.Bound).To(BeNil())
+	})
+
+	It("returns read failures with context instead of deciding", func() {
+		broken := interceptor.NewClient(fakeclient.New(world...), interceptor.Funcs{
+			List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+				return errors.New("cache not synced")
+			},
+		})
+		_, err := classaccess.Check(ctx, broken, "cormac-new-ns", "guaranteed-large")
+		Expect(err).To(MatchError(ContainSubstring(`list bindings of class "guaranteed-large" in namespace "cormac-new-ns": cache not synced`)))
+	})
+})

@@ -1,0 +1,87 @@
+// Package enforcement owns the class-binding enforcement mode and how a webhook's findings
+// become an admission answer: in Deny mode class-access problems refuse the request; in Warn
+// mode they are returned as warnings and the controllers report them in status.
+package enforcement
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/vm-service/vm-service/internal/classaccess"
+)
+
+// Mode is how admission treats a class that is missing or not bound in the namespace.
+type Mode string
+
+const (
+	// Deny refuses the request. The default.
+	Deny Mode = "Deny"
+	// Warn admits the request with a warning, for rolling the policy out (as in vSphere 7.0U2a).
+	Warn Mode = "Warn"
+)
+
+// String implements flag.Value.
+func (m *Mode) String() string { return string(*m) }
+
+// Set implements flag.Value.
+func (m *Mode) Set(s string) error {
+	switch Mode(s) {
+	case Deny, Warn:
+		*m = Mode(s)
+		return nil
+	}
+	return fmt.Errorf("enforcement mode %q: want %s or %s", s, Deny, Warn)
+}
+
+// Findings are what a validator found wrong with an object.
+type Findings struct {
+	// Access are class-access problems: an unknown class or one not bound in the namespace.
+	Access field.ErrorList
+	// Invalid are every other problem; they always refuse the request.
+	Invalid field.ErrorList
+}
+
+// Answer turns findings about the named object of kind gk into an admission answer. Every
+// refused problem is returned at once in one Invalid error, so kubectl shows all the causes.
+func (m Mode) Answer(gk schema.GroupKind, name string, f Findings) (admission.Warnings, error) {
+	refused := f.Invalid
+	var warnings admission.Warnings
+	if m == Warn {
+		for _, e := range f.Access {
+			warnings = append(warnings, e.Error())
+		}
+	} else {
+		refused = append(refused, f.Access...)
+	}
+	if len(refused) == 0 {
+		return warnings, nil
+	}
+	return warnings, apierrors.NewInvalid(gk, name, refused)
+}
+
+// ClassPolicy is what an admitting webhook needs to apply the class-access rule.
+type ClassPolicy struct {
+	// Reader is the manager's cache, with the field indexes registered.
+	Reader client.Reader
+	// Mode says whether class-access problems refuse the request or only warn.
+	Mode Mode
+}
+
+// CheckClass records in f, at path, why namespace may not use class. A failure to read the
+// cache is returned as a 503, so the request fails closed.
+func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, path *field.Path, f *Findings) error {
+	d, err := classaccess.Check(ctx, p.Reader, namespace, class)
+	if err != nil {
+		return classaccess.Unavailable(err)
+	}
+	if !d.Usable() {
+		f.Access = append(f.Access, d.FieldError(path))
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package admission_test
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/test/objects"
+)
+
+var _ = Describe("VirtualMachineClassBinding admission", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("defaults classRef's kind and apiVersion and warns when the class does not exist yet", func() {
+		b := objects.Binding(ns, "future", "future-class")
+		_, stderr, err := env.KubectlApply(ctx, fmt.Sprintf(`
+apiVersion: vmoperator.vmware.com/v1alpha1
+kind: VirtualMachineClassBinding
+metadata: {name: future, namespace: %s}
+classRef: {name: future-class}
+`, ns))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(oneLine(stderr)).To(ContainSubstring(`Warning: VirtualMachineClass "future-class" does not exist yet`))
+		Expect(admin.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+		Expect(b.ClassRef.Kind).To(Equal("VirtualMachineClass"))
+		Expect(b.ClassRef.APIVersion).To(Equal("vmoperator.vmware.com/v1alpha1"))
+	})
+
+	It("refuses a change of classRef.name", func() {
+		bind(ns, "guaranteed-small")
+		b := &vmopv1.VirtualMachineClassBinding{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "guaranteed-small"}, b)).To(Succeed())
+		b.ClassRef.Name = "guaranteed-8xlarge"
+		err := admin.Update(ctx, b)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf("classRef.name"))
+	})
+})
+
+var _ = Describe("VirtualMachineClass admission", func() {
+	It("lists every hardware and policy problem at once", func() {
+		c := objects.GuaranteedClass("greedy", 2, "4Gi")
+		c.Spec.Policies.Resources.Requests.Cpu = resource.MustParse("3")
+		c.Spec.Policies.Resources.Requests.Memory = resource.MustParse("8Gi")
+		c.Spec.Policies.Resources.Limits.Memory = resource.MustParse("1Gi")
+		c.Spec.Hardware.Memory = resource.MustParse("0")
+		err := admin.Create(ctx, c)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf(
+			"spec.hardware.memory",
+			"spec.policies.resources.requests.cpu",
+			"spec.policies.resources.requests.memory",
+			"spec.policies.resources.limits.memory",
+		))
+	})
+
+	It("refuses to delete a class while VMs use it, naming them, and allows it once they are gone", func() {
+		class := "in-use-" + newNamespace()
+		ns := newNamespace()
+		bind(ns, class)
+		for i := range 7 {
+			createdEventually(admin, objects.VM(ns, fmt.Sprintf("vm-%d", i), class, "ubuntu"))
+		}
+		Eventually(func() error {
+			return admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi"))
+		}).Should(MatchError(And(
+			ContainSubstring("7 VirtualMachine(s) use it"),
+			ContainSubstring(ns+"/vm-"),
+			ContainSubstring("and 2 more"),
+		)))
+
+		Expect(admin.DeleteAllOf(ctx, &vmopv1.VirtualMachine{}, client.InNamespace(ns))).To(Succeed())
+		Eventually(func() error { return admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi")) }).Should(Succeed())
+	})
+})

@@ -1,0 +1,86 @@
+package admission_test
+
+import (
+	"os"
+	"path/filepath"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/vm-service/vm-service/test/objects"
+	"github.com/vm-service/vm-service/test/testenv"
+)
+
+var _ = Describe("TanzuKubernetesCluster admission", func() {
+	var ns string
+	BeforeEach(func() {
+		ns = newNamespace()
+		ensureClasses("guaranteed-medium", "best-effort-medium")
+		bind(ns, "guaranteed-large") // walkthrough step 4: one class bound in cormac-new-ns
+	})
+
+	It("refuses the walkthrough's cluster, naming both unbound classes at once, and admits it once both are bound", func() {
+		tkc := objects.Cluster(ns, "tkg-cluster-1-20-2", "guaranteed-medium", "best-effort-medium")
+		var err error
+		Eventually(func() []string {
+			err = admin.Create(ctx, tkc.DeepCopy())
+			return causes(err)
+		}).Should(ConsistOf("spec.topology.controlPlane.class", "spec.topology.workers.class"))
+		Expect(err.Error()).To(And(
+			ContainSubstring(`spec.topology.controlPlane.class: Invalid value: "guaranteed-medium": VirtualMachineClass "guaranteed-medium" is not bound in namespace "%s" (bound here: guaranteed-large)`, ns),
+			ContainSubstring(`spec.topology.workers.class: Invalid value: "best-effort-medium": VirtualMachineClass "best-effort-medium" is not bound in namespace "%s" (bound here: guaranteed-large)`, ns),
+		))
+
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		createdEventually(admin, tkc)
+	})
+
+	It("prints the denial through kubectl apply of the walkthrough manifest", func() {
+		manifest := filepath.Join(testenv.RepoRoot(), "config", "samples", "run_v1alpha1_tanzukubernetescluster.yaml")
+		_, err := os.Stat(manifest)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() string {
+			_, stderr, _ := env.Kubectl(ctx, "apply", "-n", ns, "-f", manifest)
+			return oneLine(stderr)
+		}).Should(And(
+			ContainSubstring(`"tkg-cluster-1-20-2" is invalid`),
+			ContainSubstring(`VirtualMachineClass "guaranteed-medium" is not bound in namespace "%s"`, ns),
+			ContainSubstring(`VirtualMachineClass "best-effort-medium" is not bound in namespace "%s"`, ns),
+		))
+	})
+
+	It("lists every pool problem at once", func() {
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		tkc := objects.Cluster(ns, "bad-pools", "guaranteed-medium", "best-effort-medium")
+		tkc.Spec.Topology.ControlPlane.Count = 2
+		tkc.Spec.Topology.Workers.Class = "no-such-class"
+		var err error
+		Eventually(func() []string {
+			err = admin.Create(ctx, tkc)
+			return causes(err)
+		}).Should(ConsistOf("spec.topology.controlPlane.count", "spec.topology.workers.class"))
+		Expect(err.Error()).To(ContainSubstring("must be 1 or 3"))
+	})
+
+	It("admits an update that leaves the classes alone even after a binding was revoked", func() {
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		tkc := objects.Cluster(ns, "scaled", "guaranteed-medium", "best-effort-medium")
+		createdEventually(admin, tkc)
+		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
+
+		tkc.Spec.Topology.Workers.Count = 2
+		Expect(admin.Update(ctx, tkc)).To(Succeed())
+
+		tkc.Spec.Topology.ControlPlane.Class = "best-effort-medium"
+		Eventually(func() error { return admin.Update(ctx, tkc) }).Should(MatchError(ContainSubstring(`"best-effort-medium" is not bound`)))
+	})
+
+	It("refuses a cluster without a storage class even when the schema is bypassed by an empty string", func() {
+		tkc := objects.Cluster(ns, "no-storage", "guaranteed-large", "guaranteed-large")
+		tkc.Spec.Topology.Workers.StorageClass = ""
+		err := admin.Create(ctx, tkc)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.topology.workers.storageClass"))
+	})
+})

@@ -1,0 +1,95 @@
+package admission_test
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/test/objects"
+)
+
+var _ = Describe("VirtualMachine admission", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("admits a VM whose class is bound by a binding with another name", func() {
+		ensureClasses("best-effort-small")
+		Expect(admin.Create(ctx, objects.Binding(ns, "small-for-tests", "best-effort-small"))).To(Succeed())
+		createdEventually(admin, objects.VM(ns, "vm", "best-effort-small", "ubuntu"))
+	})
+
+	It("refuses a class bound only in another namespace, naming the class, namespace and bound classes", func() {
+		other := newNamespace()
+		bind(other, "guaranteed-xlarge")
+		bind(ns, "guaranteed-large")
+		Eventually(func() error { return admin.Create(ctx, objects.VM(other, "probe", "guaranteed-xlarge", "ubuntu")) }).Should(Succeed())
+
+		err := admin.Create(ctx, objects.VM(ns, "vm", "guaranteed-xlarge", "ubuntu"))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf("spec.className"))
+		Expect(err.Error()).To(ContainSubstring(`spec.className: Invalid value: "guaranteed-xlarge": VirtualMachineClass "guaranteed-xlarge" is not bound in namespace "%s" (bound here: guaranteed-large)`, ns))
+	})
+
+	It("refuses a class that does not exist", func() {
+		err := admin.Create(ctx, objects.VM(ns, "vm", "no-such-class", "ubuntu"))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring(`VirtualMachineClass "no-such-class" does not exist (bound in namespace "%s": none)`, ns))
+	})
+
+	It("refuses the second of two VMs when the binding is deleted between them", func() {
+		bind(ns, "best-effort-medium")
+		createdEventually(admin, objects.VM(ns, "first", "best-effort-medium", "ubuntu"))
+		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
+
+		Eventually(func() error {
+			return admin.Create(ctx, objects.VM(ns, "second", "best-effort-medium", "ubuntu"))
+		}).Should(MatchError(ContainSubstring("is not bound in namespace")))
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "first"}, &vmopv1.VirtualMachine{})).To(Succeed(), "revocation never removes an existing VM")
+	})
+
+	It("answers server-side dry-run without persisting anything", func() {
+		err := admin.Create(ctx, objects.VM(ns, "dry", "best-effort-large", "ubuntu"), client.DryRunAll)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+
+		bind(ns, "best-effort-large")
+		Eventually(func() error {
+			return admin.Create(ctx, objects.VM(ns, "dry", "best-effort-large", "ubuntu"), client.DryRunAll)
+		}).Should(Succeed())
+		err = admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "dry"}, &vmopv1.VirtualMachine{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "dry-run persisted the VM: %v", err)
+	})
+
+	It("checks a changed class on update and keeps the class fixed once the VM exists in vSphere", func() {
+		bind(ns, "best-effort-xsmall", "guaranteed-xsmall")
+		vm := objects.VM(ns, "vm", "best-effort-xsmall", "ubuntu")
+		createdEventually(admin, vm)
+
+		vm.Spec.ClassName = "best-effort-4xlarge"
+		ensureClasses("best-effort-4xlarge")
+		err := admin.Update(ctx, vm)
+		Expect(err).To(MatchError(ContainSubstring(`"best-effort-4xlarge" is not bound`)))
+
+		vm.Spec.ClassName = "guaranteed-xsmall"
+		Expect(admin.Update(ctx, vm)).To(Succeed(), "a bound class may replace another before the VM is deployed")
+
+		vm.Status.UniqueID = "vm-42"
+		Expect(admin.Status().Update(ctx, vm)).To(Succeed())
+		vm.Spec.ClassName, vm.Spec.ImageName = "best-effort-xsmall", "photon"
+		err = admin.Update(ctx, vm)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf("spec.className", "spec.imageName"))
+	})
+
+	It("answers a malformed VM with a 4xx and a clear message, never a 500", func() {
+		u := objects.VM(ns, "bad", "", "")
+		u.Spec.PowerState = "sleeping"
+		err := admin.Create(ctx, u)
+		Expect(err).To(HaveOccurred())
+		status := err.(apierrors.APIStatus).Status()
+		Expect(status.Code).To(BeNumerically(">=", 400))
+		Expect(status.Code).To(BeNumerically("<", 500))
+		Expect(err.Error()).To(ContainSubstring("spec.powerState"))
+	})
+})

@@ -1,0 +1,87 @@
+// Package tanzukubernetescluster admits TanzuKubernetesClusters: both topology classes must exist
+// and be bound in the cluster's namespace, and the pools must have sane sizes and storage.
+package tanzukubernetescluster
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	"github.com/vm-service/vm-service/internal/enforcement"
+)
+
+// +kubebuilder:webhook:path=/validate-run-tanzu-vmware-com-v1alpha1-tanzukubernetescluster,mutating=false,failurePolicy=fail,sideEffects=None,groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters,verbs=create;update,versions=v1alpha1,name=vtanzukubernetescluster.run.tanzu.vmware.com,admissionReviewVersions=v1
+
+// Validator checks TanzuKubernetesClusters on create and update.
+type Validator struct {
+	enforcement.ClassPolicy
+}
+
+var _ admission.Validator[*runv1.TanzuKubernetesCluster] = &Validator{}
+
+// SetupWithManager registers the webhook with the manager's webhook server.
+func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &runv1.TanzuKubernetesCluster{}).WithValidator(v).Complete()
+}
+
+var (
+	gk           = runv1.GroupVersion.WithKind("TanzuKubernetesCluster").GroupKind()
+	topologyPath = field.NewPath("spec", "topology")
+)
+
+// ValidateCreate checks both pools and both classes.
+func (v *Validator) ValidateCreate(ctx context.Context, tkc *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
+	return v.validate(ctx, nil, tkc)
+}
+
+// ValidateUpdate checks both pools, and each class that changed: a class whose binding was
+// revoked after admission must not block unrelated edits such as scaling down.
+func (v *Validator) ValidateUpdate(ctx context.Context, old, tkc *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
+	return v.validate(ctx, old, tkc)
+}
+
+// ValidateDelete admits every delete.
+func (v *Validator) ValidateDelete(context.Context, *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
+	var f enforcement.Findings
+	pools := []struct {
+		name      string
+		pool, was *runv1.TopologySettings
+	}{
+		{"controlPlane", &tkc.Spec.Topology.ControlPlane, nil},
+		{"workers", &tkc.Spec.Topology.Workers, nil},
+	}
+	if old != nil {
+		pools[0].was, pools[1].was = &old.Spec.Topology.ControlPlane, &old.Spec.Topology.Workers
+	}
+	cp := tkc.Spec.Topology.ControlPlane.Count
+	if cp != 1 && cp != 3 {
+		f.Invalid = append(f.Invalid, field.Invalid(topologyPath.Child("controlPlane", "count"), cp, "must be 1 or 3"))
+	}
+	if w := tkc.Spec.Topology.Workers.Count; w < 0 {
+		f.Invalid = append(f.Invalid, field.Invalid(topologyPath.Child("workers", "count"), w, "must be 0 or more"))
+	}
+	for _, p := range pools {
+		path := topologyPath.Child(p.name)
+		if p.pool.StorageClass == "" {
+			f.Invalid = append(f.Invalid, field.Required(path.Child("storageClass"), "name the storage class for the nodes' disks"))
+		}
+		if p.pool.Class == "" {
+			f.Invalid = append(f.Invalid, field.Required(path.Child("class"), "name a VirtualMachineClass bound in this namespace"))
+			continue
+		}
+		if p.was != nil && p.was.Class == p.pool.Class {
+			continue
+		}
+		if err := v.CheckClass(ctx, tkc.Namespace, p.pool.Class, path.Child("class"), &f); err != nil {
+			return nil, err
+		}
+	}
+	return v.Mode.Answer(gk, tkc.Name, f)
+}

@@ -1,0 +1,76 @@
+// Package virtualmachine admits VirtualMachines: the class must exist and be bound in the VM's
+// namespace, and what the VM was deployed from cannot change once it exists in vSphere.
+package virtualmachine
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/enforcement"
+)
+
+// +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachine,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachines,verbs=create;update,versions=v1alpha1,name=vvirtualmachine.vmoperator.vmware.com,admissionReviewVersions=v1
+
+// Validator checks VirtualMachines on create and update.
+type Validator struct {
+	enforcement.ClassPolicy
+}
+
+var _ admission.Validator[*vmopv1.VirtualMachine] = &Validator{}
+
+// SetupWithManager registers the webhook with the manager's webhook server.
+func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachine{}).WithValidator(v).Complete()
+}
+
+var specPath = field.NewPath("spec")
+
+// ValidateCreate refuses a class that does not exist or is not bound in the namespace.
+func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
+	var f enforcement.Findings
+	if err := v.checkClass(ctx, vm, &f); err != nil {
+		return nil, err
+	}
+	return v.Mode.Answer(vmopv1.GroupVersion.WithKind("VirtualMachine").GroupKind(), vm.Name, f)
+}
+
+// ValidateUpdate checks a changed class like a new one. Once the VM exists in vSphere
+// (status.uniqueID is set), its class, image and storage class are fixed: vSphere VMs are not
+// resized or re-imaged in place, so a change would be silently ignored.
+func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
+	var f enforcement.Findings
+	if old.Status.UniqueID != "" {
+		for _, fixed := range []struct {
+			name     string
+			old, new string
+		}{
+			{"className", old.Spec.ClassName, vm.Spec.ClassName},
+			{"imageName", old.Spec.ImageName, vm.Spec.ImageName},
+			{"storageClass", old.Spec.StorageClass, vm.Spec.StorageClass},
+		} {
+			if fixed.old != fixed.new {
+				f.Invalid = append(f.Invalid, field.Forbidden(specPath.Child(fixed.name),
+					"cannot change once the VM exists in vSphere; create a new VirtualMachine instead"))
+			}
+		}
+	}
+	if old.Spec.ClassName != vm.Spec.ClassName && len(f.Invalid) == 0 {
+		if err := v.checkClass(ctx, vm, &f); err != nil {
+			return nil, err
+		}
+	}
+	return v.Mode.Answer(vmopv1.GroupVersion.WithKind("VirtualMachine").GroupKind(), vm.Name, f)
+}
+
+// ValidateDelete admits every delete.
+func (v *Validator) ValidateDelete(context.Context, *vmopv1.VirtualMachine) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (v *Validator) checkClass(ctx context.Context, vm *vmopv1.VirtualMachine, f *enforcement.Findings) error {
+	return v.CheckClass(ctx, vm.Namespace, vm.Spec.ClassName, specPath.Child("className"), f)
+}

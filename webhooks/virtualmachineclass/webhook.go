@@ -1,0 +1,116 @@
+// Package virtualmachineclass admits VirtualMachineClasses: sane hardware and reservations, and no
+// deletion while a VirtualMachine still uses the class.
+package virtualmachineclass
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/index"
+)
+
+// +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachineclass,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclasses,verbs=create;update;delete,versions=v1alpha1,name=vvirtualmachineclass.vmoperator.vmware.com,admissionReviewVersions=v1
+
+// usersNamed is how many VMs a refused delete names before "and N more".
+const usersNamed = 5
+
+// Validator checks classes on create, update and delete.
+type Validator struct {
+	// Reader is the manager's cache, with the field indexes registered.
+	Reader client.Reader
+}
+
+var (
+	_ admission.Validator[*vmopv1.VirtualMachineClass] = &Validator{}
+
+	gk = vmopv1.GroupVersion.WithKind("VirtualMachineClass").GroupKind()
+)
+
+// SetupWithManager registers the webhook with the manager's webhook server.
+func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachineClass{}).WithValidator(v).Complete()
+}
+
+// ValidateCreate checks the hardware and policies.
+func (v *Validator) ValidateCreate(_ context.Context, c *vmopv1.VirtualMachineClass) (admission.Warnings, error) {
+	return nil, invalid(c)
+}
+
+// ValidateUpdate checks the hardware and policies. Running VMs keep the class they were made
+// with; their status says when the class has changed since.
+func (v *Validator) ValidateUpdate(_ context.Context, _, c *vmopv1.VirtualMachineClass) (admission.Warnings, error) {
+	return nil, invalid(c)
+}
+
+// ValidateDelete refuses while any VirtualMachine uses the class, naming some of them.
+func (v *Validator) ValidateDelete(ctx context.Context, c *vmopv1.VirtualMachineClass) (admission.Warnings, error) {
+	vms := &vmopv1.VirtualMachineList{}
+	if err := v.Reader.List(ctx, vms, client.MatchingFields{index.VirtualMachineClassName: c.Name}); err != nil {
+		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("cannot list the users of VirtualMachineClass %q now, retry shortly: %v", c.Name, err))
+	}
+	if len(vms.Items) == 0 {
+		return nil, nil
+	}
+	var names []string
+	for _, vm := range vms.Items[:min(usersNamed, len(vms.Items))] {
+		names = append(names, vm.Namespace+"/"+vm.Name)
+	}
+	users := strings.Join(names, ", ")
+	if more := len(vms.Items) - usersNamed; more > 0 {
+		users += fmt.Sprintf(" and %d more", more)
+	}
+	return nil, apierrors.NewForbidden(vmopv1.GroupVersion.WithResource("virtualmachineclasses").GroupResource(), c.Name,
+		fmt.Errorf("%d VirtualMachine(s) use it: %s; delete them or move them to another class first", len(vms.Items), users))
+}
+
+var hardwarePath, resourcesPath = field.NewPath("spec", "hardware"), field.NewPath("spec", "policies", "resources")
+
+// invalid returns every problem with the class's spec at once, or nil.
+func invalid(c *vmopv1.VirtualMachineClass) error {
+	var errs field.ErrorList
+	hw, res := c.Spec.Hardware, c.Spec.Policies.Resources
+	if hw.Cpus < 1 {
+		errs = append(errs, field.Invalid(hardwarePath.Child("cpus"), hw.Cpus, "must be at least 1"))
+	}
+	if hw.Memory.Sign() <= 0 {
+		errs = append(errs, field.Invalid(hardwarePath.Child("memory"), hw.Memory.String(), "must be more than 0"))
+	}
+	cpus := *resource.NewQuantity(hw.Cpus, resource.DecimalSI)
+	for _, q := range []struct {
+		name              string
+		request, limit    resource.Quantity
+		hardware          resource.Quantity
+		hardwareFieldName string
+	}{
+		{"cpu", res.Requests.Cpu, res.Limits.Cpu, cpus, "cpus"},
+		{"memory", res.Requests.Memory, res.Limits.Memory, hw.Memory, "memory"},
+	} {
+		reqPath, limPath := resourcesPath.Child("requests", q.name), resourcesPath.Child("limits", q.name)
+		if q.request.Sign() < 0 {
+			errs = append(errs, field.Invalid(reqPath, q.request.String(), "must not be negative"))
+		}
+		if q.limit.Sign() < 0 {
+			errs = append(errs, field.Invalid(limPath, q.limit.String(), "must not be negative"))
+		}
+		if q.request.Cmp(q.hardware) > 0 {
+			errs = append(errs, field.Invalid(reqPath, q.request.String(),
+				fmt.Sprintf("must not be more than spec.hardware.%s (%s)", q.hardwareFieldName, q.hardware.String())))
+		}
+		if !q.limit.IsZero() && q.limit.Cmp(q.request) < 0 {
+			errs = append(errs, field.Invalid(limPath, q.limit.String(), fmt.Sprintf("must not be less than the request (%s)", q.request.String())))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(gk, c.Name, errs)
+}
