@@ -4,7 +4,11 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -14,7 +18,11 @@ import (
 )
 
 func main() {
-	var opts manager.Options
+	var (
+		opts           manager.Options
+		vc             manager.VCenterOptions
+		credentialsDir string
+	)
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `address of the metrics endpoint; "0" turns it off`)
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
@@ -24,21 +32,55 @@ func main() {
 	flag.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding the webhook server's tls.crt and tls.key")
 	opts.Enforcement = enforcement.Deny
 	flag.Var(&opts.Enforcement, "class-binding-enforcement", "Deny refuses VMs and clusters whose classes are not bound in their namespace; Warn admits them with a warning and the controllers report the failure")
-	zapOpts := zap.Options{Development: false}
+
+	flag.StringVar(&vc.URL, "vcenter-url", "", "vCenter SDK URL, such as https://vcenter.example.com/sdk; empty runs admission only")
+	flag.StringVar(&credentialsDir, "vcenter-credentials-dir", "/etc/vm-service/vcenter", "directory with files 'username' and 'password' (a mounted Secret); credentials are never taken from flags")
+	flag.BoolVar(&vc.Insecure, "vcenter-insecure", false, "skip verifying vCenter's TLS certificate")
+	flag.StringVar(&vc.Datacenter, "datacenter", "", "datacenter name (default: the only one)")
+	flag.StringVar(&vc.Cluster, "supervisor-cluster", "", "the supervisor cluster; namespace resource pools go under it")
+	flag.StringVar(&vc.Datastore, "datastore", "", "datastore VMs are deployed to (default: vCenter picks)")
+	flag.StringVar(&vc.ContentLibrary, "content-library", "", "content library whose items are the VM images")
+	flag.DurationVar(&vc.SyncInterval, "vcenter-sync-interval", 5*time.Second, "how often vCenter's namespaces, VM classes and assignments are mirrored; 0 turns the mirror off")
+	flag.DurationVar(&vc.ImageSyncInterval, "image-sync-interval", 30*time.Second, "how often the content library is read into VirtualMachineImages")
+	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
+	if vc.URL != "" {
+		var err error
+		if vc.Username, vc.Password, err = readCredentials(credentialsDir); err != nil {
+			log.Error(err, "unable to read vCenter credentials")
+			os.Exit(1)
+		}
+		opts.VCenter = &vc
+	}
 	mgr, err := manager.New(ctrl.GetConfigOrDie(), opts)
 	if err != nil {
 		log.Error(err, "unable to build the manager")
 		os.Exit(1)
 	}
-	log.Info("starting manager", "classBindingEnforcement", opts.Enforcement)
+	log.Info("starting manager", "classBindingEnforcement", opts.Enforcement, "vCenter", vc.String())
 	// SetupSignalHandler cancels on SIGINT/SIGTERM, so the manager drains and exits cleanly.
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// readCredentials reads the files a Kubernetes Secret with keys username and password mounts.
+func readCredentials(dir string) (username, password string, err error) {
+	read := func(name string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return "", fmt.Errorf("vCenter %s: %w (mount a Secret with keys username and password at --vcenter-credentials-dir)", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if username, err = read("username"); err != nil {
+		return "", "", err
+	}
+	password, err = read("password")
+	return username, password, err
 }

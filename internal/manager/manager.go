@@ -6,6 +6,8 @@ package manager
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"time"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -13,9 +15,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/vm-service/vm-service/controllers/vcentersync"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/scheme"
+	"github.com/vm-service/vm-service/internal/vsphere"
 	tkcwebhook "github.com/vm-service/vm-service/webhooks/tanzukubernetescluster"
 	vmwebhook "github.com/vm-service/vm-service/webhooks/virtualmachine"
 	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
@@ -40,6 +44,19 @@ type Options struct {
 	// Enforcement says whether admission refuses classes not bound in the namespace (Deny,
 	// the default) or admits them with a warning (Warn).
 	Enforcement enforcement.Mode
+	// VCenter connects the controllers to vSphere. Without it the manager admits and reports
+	// but deploys nothing.
+	VCenter *VCenterOptions
+}
+
+// VCenterOptions say which vCenter the controllers drive and how often they read it.
+type VCenterOptions struct {
+	vsphere.Config
+	// SyncInterval is how often vCenter's namespaces, VM classes and assignments are mirrored
+	// into Kubernetes; zero turns the mirror off (classes and bindings are then made with kubectl).
+	SyncInterval time.Duration
+	// ImageSyncInterval is how often the content library is read into VirtualMachineImages.
+	ImageSyncInterval time.Duration
 }
 
 // The manager records events on the objects it reconciles.
@@ -75,7 +92,36 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := setupWebhooks(mgr, opts); err != nil {
 		return nil, err
 	}
+	if err := setupVCenter(mgr, opts.VCenter); err != nil {
+		return nil, err
+	}
 	return mgr, nil
+}
+
+// setupVCenter adds what reads or drives vCenter.
+func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
+	if opts == nil {
+		return nil
+	}
+	if opts.SyncInterval > 0 {
+		u, err := url.Parse(opts.URL)
+		if err != nil {
+			return fmt.Errorf("vCenter URL: %w", err)
+		}
+		syncer, err := vcentersync.New(mgr.GetClient(), vcentersync.Options{
+			Connection: vcentersync.StaticConnection(vcentersync.Connection{
+				URL: u, Username: opts.Username, Password: opts.Password, Insecure: opts.Insecure,
+			}),
+			Interval: opts.SyncInterval,
+		})
+		if err != nil {
+			return fmt.Errorf("set up vCenter sync: %w", err)
+		}
+		if err := syncer.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up vCenter sync: %w", err)
+		}
+	}
+	return nil
 }
 
 // setupWebhooks registers one admission webhook per admitted kind.
