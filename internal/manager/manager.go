@@ -92,6 +92,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := setupWebhooks(mgr, opts); err != nil {
 		return nil, err
 	}
+	if err := setupControllers(mgr, opts); err != nil {
+		return nil, err
+	}
 	if err := setupVCenter(mgr, opts.VCenter); err != nil {
 		return nil, err
 	}
@@ -128,7 +131,7 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 func setupWebhooks(mgr ctrl.Manager, opts Options) error {
 	reader := mgr.GetClient() // reads from the informer cache, where the indexes live
 	policy := enforcement.ClassPolicy{Reader: reader, Mode: opts.Enforcement}
-	for name, w := range map[string]interface{ SetupWithManager(ctrl.Manager) error }{
+	for name, w := range map[string]setupWithManager{
 		"VirtualMachine":             &vmwebhook.Validator{ClassPolicy: policy},
 		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy},
 		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Reader: reader},

@@ -1,0 +1,26 @@
+package manager
+
+import (
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// setupWithManager is what every controller and webhook of the product implements.
+type setupWithManager interface {
+	SetupWithManager(ctrl.Manager) error
+}
+
+// setupControllers registers the reconcilers that need no vCenter: status of classes, bindings,
+// releases and clusters. The VirtualMachine controller and image sync need vCenter and are
+// registered by setupVCenter.
+func setupControllers(mgr ctrl.Manager, opts Options) error {
+	for name, r := range map[string]setupWithManager{
+		// One entry per controller, e.g. "VirtualMachineClass": &classctrl.Reconciler{...},
+	} {
+		if err := r.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("set up %s controller: %w", name, err)
+		}
+	}
+	return nil
+}
