@@ -1,0 +1,54 @@
+package virtualmachineclass_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vm-service/vm-service/internal/manager"
+	"github.com/vm-service/vm-service/test/testenv"
+)
+
+// The suite runs the product's manager (every index and controller, webhooks not installed)
+// against a real kube-apiserver, so the class controller is driven by real watch events.
+func TestVirtualMachineClass(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "VirtualMachineClass controller suite")
+}
+
+var (
+	ctx = context.Background()
+	k8s client.Client
+)
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(GinkgoLogr)
+	// Watch-driven changes land in well under a second; the bound leaves room for a loaded CI
+	// machine while still failing a controller that would only catch up at a resync.
+	SetDefaultEventuallyTimeout(5 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+
+	env, err := testenv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	k8s = env.Client
+
+	_, stop, err := env.StartManager(manager.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(stop)
+})
+
+// newNamespace makes a fresh namespace for one spec; its generated name also makes the spec's
+// class names unique.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vmclass-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}

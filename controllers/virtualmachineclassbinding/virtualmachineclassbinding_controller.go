@@ -1,0 +1,121 @@
+// Package virtualmachineclassbinding owns the status of VirtualMachineClassBindings: the
+// ClassFound condition says whether the VirtualMachineClass the binding names exists. A binding
+// may be created before its class (an admin binds first, or vCenter's mirror lags); it then
+// takes effect once the class appears, and this condition tells the admin so.
+package virtualmachineclassbinding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/index"
+	"github.com/vm-service/vm-service/internal/patch"
+)
+
+// The controller reads bindings and classes and writes only the bindings' status.
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclassbindings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses,verbs=get;list;watch
+
+// Reconciler keeps a VirtualMachineClassBinding's ClassFound condition in step with its class.
+type Reconciler struct {
+	// Client reads from the manager's cache, where index.BindingClassName is registered, and
+	// writes to the API server.
+	Client client.Client
+}
+
+// SetupWithManager registers the controller: it reconciles bindings and is woken, for every
+// binding naming it, when a class is created or deleted.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Client == nil {
+		return errors.New("virtualmachineclassbinding controller: Client is required")
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&vmopv1.VirtualMachineClassBinding{}).
+		Watches(&vmopv1.VirtualMachineClass{},
+			handler.EnqueueRequestsFromMapFunc(r.classToBindings),
+			builder.WithPredicates(existenceChanges())).
+		Complete(r)
+}
+
+// Reconcile sets ClassFound from whether the named class exists.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+	binding := &vmopv1.VirtualMachineClassBinding{}
+	if err := r.Client.Get(ctx, req.NamespacedName, binding); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil // deleted: nothing left to report on
+		}
+		return ctrl.Result{}, fmt.Errorf("read VirtualMachineClassBinding %s: %w", req.NamespacedName, err)
+	}
+	class := binding.ClassRef.Name
+	logger := log.FromContext(ctx).WithValues("class", class)
+
+	helper := patch.NewHelper(binding, r.Client)
+	defer func() {
+		if err := helper.Patch(ctx, binding); err != nil {
+			reterr = errors.Join(reterr, fmt.Errorf("write status of VirtualMachineClassBinding %s: %w", req.NamespacedName, err))
+		}
+	}()
+
+	found, err := r.classExists(ctx, class)
+	if err != nil {
+		// A failed cache read says nothing about the class: the last observation stays, and the
+		// error requeues the binding with backoff.
+		return ctrl.Result{}, err
+	}
+	cond := classFoundCondition(class, found)
+	if prev := conditions.Get(binding.Status.Conditions, cond.Type); prev == nil || prev.Status != cond.Status {
+		logger.Info("ClassFound changed", "status", cond.Status, "reason", cond.Reason)
+	}
+	conditions.Set(&binding.Status.Conditions, cond)
+	return ctrl.Result{}, nil
+}
+
+// classExists reads the class from the cache; NotFound is an answer, not an error.
+func (r *Reconciler) classExists(ctx context.Context, class string) (bool, error) {
+	err := r.Client.Get(ctx, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
+	}
+	return true, nil
+}
+
+// classToBindings maps a class to every binding, in any namespace, whose classRef.name is the
+// class, looked up through the index rather than by listing all bindings.
+func (r *Reconciler) classToBindings(ctx context.Context, obj client.Object) []reconcile.Request {
+	bindings := &vmopv1.VirtualMachineClassBindingList{}
+	if err := r.Client.List(ctx, bindings, client.MatchingFields{index.BindingClassName: obj.GetName()}); err != nil {
+		// A map function cannot return an error; the bindings catch up at the next resync.
+		log.FromContext(ctx).Error(err, "List bindings of a VirtualMachineClass", "class", obj.GetName())
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(bindings.Items))
+	for _, b := range bindings.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&b)})
+	}
+	return requests
+}
+
+// existenceChanges keeps the class events that can change whether a class exists, creation and
+// deletion, and drops updates (spec edits, the class controller's status writes, resyncs).
+func existenceChanges() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(event.UpdateEvent) bool { return false },
+	}
+}

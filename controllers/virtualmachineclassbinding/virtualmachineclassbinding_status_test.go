@@ -1,0 +1,55 @@
+package virtualmachineclassbinding
+
+import (
+	"context"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/test/fakeclient"
+	"github.com/vm-service/vm-service/test/objects"
+)
+
+var _ = Describe("classFoundCondition", func() {
+	It("is True when the class exists", func() {
+		c := classFoundCondition("small", true)
+		Expect(c.Type).To(Equal(VirtualMachineClassBindingClassFoundCondition))
+		Expect(c.Status).To(Equal(corev1.ConditionTrue))
+		Expect(c.Reason).To(BeEmpty())
+	})
+	It("is a Warning naming the class when it does not", func() {
+		c := classFoundCondition("small", false)
+		Expect(c.Status).To(Equal(corev1.ConditionFalse))
+		Expect(c.Reason).To(Equal("VirtualMachineClassNotFound"))
+		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
+		Expect(c.Message).To(Equal(`VirtualMachineClass "small" does not exist; this binding takes effect once it is created`))
+	})
+})
+
+var _ = Describe("class watch", func() {
+	It("maps a class to the bindings whose classRef names it, in every namespace", func() {
+		r := &Reconciler{Client: fakeclient.New(
+			objects.Binding("dev", "small", "small"),
+			objects.Binding("qa", "everyone-small", "small"),
+			objects.Binding("qa", "large", "large"),
+			objects.Binding("prod", "small", "large"), // named like the class, binds another
+		)}
+		Expect(r.classToBindings(context.Background(), objects.BestEffortClass("small", 2, "4Gi"))).To(ConsistOf(
+			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "dev", Name: "small"}},
+			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "qa", Name: "everyone-small"}},
+		))
+	})
+
+	It("passes creations and deletions, not updates", func() {
+		class := objects.BestEffortClass("small", 2, "4Gi")
+		p := existenceChanges()
+		Expect(p.Create(event.CreateEvent{Object: class})).To(BeTrue())
+		Expect(p.Delete(event.DeleteEvent{Object: class})).To(BeTrue())
+		Expect(p.Update(event.UpdateEvent{ObjectOld: class, ObjectNew: class.DeepCopy()})).To(BeFalse())
+	})
+})
