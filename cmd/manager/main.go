@@ -42,6 +42,7 @@ func main() {
 	flag.StringVar(&vc.ContentLibrary, "content-library", "", "content library whose items are the VM images")
 	flag.DurationVar(&vc.SyncInterval, "vcenter-sync-interval", 5*time.Second, "how often vCenter's namespaces, VM classes and assignments are mirrored; 0 turns the mirror off")
 	flag.DurationVar(&vc.ImageSyncInterval, "image-sync-interval", 30*time.Second, "how often the content library is read into VirtualMachineImages")
+	flag.StringVar(&vc.IPPool, "vm-ip-pool", "", "CIDR from which VMs get static addresses through guest customization, for networks without DHCP")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -17,6 +17,8 @@ const (
 	BindingClassName = "classRef.name"
 	// VirtualMachineClassName indexes VirtualMachines by spec.className.
 	VirtualMachineClassName = "spec.className"
+	// VirtualMachineImageName indexes VirtualMachines by spec.imageName.
+	VirtualMachineImageName = "spec.imageName"
 	// ClusterClassNames indexes TanzuKubernetesClusters by every class their topology uses.
 	ClusterClassNames = "spec.topology.classes"
 )
@@ -33,6 +35,7 @@ func All() []Index {
 	return []Index{
 		{&vmopv1.VirtualMachineClassBinding{}, BindingClassName, bindingClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineClassName, virtualMachineClassName},
+		{&vmopv1.VirtualMachine{}, VirtualMachineImageName, virtualMachineImageName},
 		{&runv1.TanzuKubernetesCluster{}, ClusterClassNames, clusterClassNames},
 	}
 }
@@ -53,6 +56,10 @@ func bindingClassName(obj client.Object) []string {
 
 func virtualMachineClassName(obj client.Object) []string {
 	return nonEmpty(obj.(*vmopv1.VirtualMachine).Spec.ClassName)
+}
+
+func virtualMachineImageName(obj client.Object) []string {
+	return nonEmpty(obj.(*vmopv1.VirtualMachine).Spec.ImageName)
 }
 
 func clusterClassNames(obj client.Object) []string {

@@ -10,14 +10,19 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/vm-service/vm-service/controllers/vcentersync"
+	vmctrl "github.com/vm-service/vm-service/controllers/virtualmachine"
+	imagesync "github.com/vm-service/vm-service/controllers/virtualmachineimage"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
+	"github.com/vm-service/vm-service/internal/ippool"
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	tkcwebhook "github.com/vm-service/vm-service/webhooks/tanzukubernetescluster"
@@ -57,6 +62,9 @@ type VCenterOptions struct {
 	SyncInterval time.Duration
 	// ImageSyncInterval is how often the content library is read into VirtualMachineImages.
 	ImageSyncInterval time.Duration
+	// IPPool, a CIDR such as 192.168.128.0/20, gives VMs static addresses through guest
+	// customization, for networks without DHCP; empty leaves addressing to the network.
+	IPPool string
 }
 
 // The manager records events on the objects it reconciles.
@@ -73,6 +81,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		// Hand the lease over at once on shutdown instead of letting it expire.
 		LeaderElectionReleaseOnCancel: true,
+		// A process may build the manager more than once (tests restart it); each controller's
+		// name is its kind, so names stay unique within one manager.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir,
 		}),
@@ -105,6 +116,23 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 	if opts == nil {
 		return nil
+	}
+	provider, err := vsphere.New(opts.Config)
+	if err != nil {
+		return err
+	}
+	vmr := &vmctrl.Reconciler{Client: mgr.GetClient(), Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
+	if opts.IPPool != "" {
+		if vmr.IPs, err = ippool.New(opts.IPPool); err != nil {
+			return err
+		}
+	}
+	if err := vmr.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up VirtualMachine controller: %w", err)
+	}
+	images := &imagesync.Syncer{Client: mgr.GetClient(), Images: provider, Interval: opts.ImageSyncInterval}
+	if err := images.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up image sync: %w", err)
 	}
 	if opts.SyncInterval > 0 {
 		u, err := url.Parse(opts.URL)

@@ -1,0 +1,100 @@
+package virtualmachine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vm-service/vm-service/internal/enforcement"
+	"github.com/vm-service/vm-service/internal/manager"
+	"github.com/vm-service/vm-service/internal/vcsim"
+	"github.com/vm-service/vm-service/internal/vsphere"
+	"github.com/vm-service/vm-service/test/testenv"
+	"github.com/vm-service/vm-service/test/vcenter"
+)
+
+// The VirtualMachine suite runs the whole manager against a real kube-apiserver and the vCenter
+// simulator, with admission in Warn mode so unbound classes are admitted: what it checks is the
+// controller's own safety net, the state vSphere ends up in, and the status users read.
+func TestVirtualMachine(t *testing.T) {
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "VirtualMachine controller suite")
+}
+
+const library = "vm-service-images"
+
+// ubuntu is the image most specs deploy.
+var ubuntu = vcsim.ImageSpec{Name: "ubuntu-20-1633387172196", OSType: "ubuntu64Guest", CPUs: 1, MemoryMiB: 512}
+
+var (
+	ctx         = context.Background()
+	env         *testenv.Env
+	k8s         client.Client
+	sim         *vcsim.Simulator
+	simAddr     string
+	inspect     *vcenter.Inspector
+	stopManager func()
+)
+
+var _ = BeforeSuite(func() {
+	var err error
+	env, err = testenv.Start(testenv.WithWebhooks())
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	k8s = env.Client
+	startSimulator("")
+	DeferCleanup(func() { sim.Stop() })
+	startManager()
+	DeferCleanup(func() { stopManager() })
+})
+
+// startSimulator starts a seeded simulator on addr ("" for a free port).
+func startSimulator(addr string) {
+	var err error
+	sim, err = vcsim.StartOn(addr)
+	Expect(err).NotTo(HaveOccurred())
+	simAddr = sim.URL().Host
+	Expect(sim.SeedLibrary(ctx, library, ubuntu)).To(Succeed())
+	inspect, err = vcenter.Connect(ctx, sim.URL())
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// startManager (re)starts the product's manager against the simulator.
+func startManager() {
+	if stopManager != nil {
+		stopManager()
+	}
+	u := sim.URL()
+	password, _ := u.User.Password()
+	username := u.User.Username()
+	u.User = nil
+	var err error
+	_, stopManager, err = env.StartManager(manager.Options{Enforcement: enforcement.Warn, VCenter: &manager.VCenterOptions{
+		Config: vsphere.Config{
+			URL: u.String(), Username: username, Password: password, Insecure: true,
+			Cluster: vcsim.ClusterName, ContentLibrary: library,
+		},
+		ImageSyncInterval: 500 * time.Millisecond,
+		IPPool:            "192.168.128.0/24",
+	}})
+	Expect(err).NotTo(HaveOccurred())
+}
+
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vm-"}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+// vcsimImage is a minimal image named name.
+func vcsimImage(name string) vcsim.ImageSpec {
+	return vcsim.ImageSpec{Name: name, OSType: "centos64Guest", CPUs: 1, MemoryMiB: 256}
+}

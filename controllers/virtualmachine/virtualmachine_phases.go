@@ -1,0 +1,190 @@
+package virtualmachine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/vsphere"
+)
+
+// ipPollInterval is how soon a powered-on VM without an address is looked at again.
+const ipPollInterval = 2 * time.Second
+
+// reconcileNormal checks the prerequisites, then makes vSphere match the spec.
+func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
+	created := vm.Status.UniqueID != ""
+	class, d, err := r.classFor(ctx, vm)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	imageFound := true
+	if !created {
+		if imageFound, err = r.imageExists(ctx, vm.Spec.ImageName); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if !r.setPrereq(vm, prereqCondition(d, vm.Spec.ImageName, imageFound, created)) {
+		vm.Status.Phase = vmopv1.Creating
+		conditions.Set(&vm.Status.Conditions, conditions.False(VirtualMachineProvisionedCondition, VirtualMachineWaitingForPrereqsReason,
+			vmopv1.ConditionSeverityInfo, "waiting for VirtualMachinePrereqReady"))
+		return ctrl.Result{}, nil // the binding, class and image watches bring the VM back
+	}
+	if !created && vm.Status.Phase != vmopv1.Creating {
+		// Say Creating before the deploy, which takes a while, so users see it start.
+		vm.Status.Phase = vmopv1.Creating
+		return ctrl.Result{Requeue: true}, nil
+	}
+
+	spec, err := r.vmSpec(ctx, vm, class)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	state, err := r.Provider.EnsureVM(ctx, spec)
+	if errors.Is(err, vsphere.ErrImageNotFound) {
+		r.setPrereq(vm, imageMissing(vm.Spec.ImageName))
+		return ctrl.Result{RequeueAfter: time.Minute}, nil // the library may lag the image object
+	}
+	if err != nil {
+		r.setProvisioned(vm, provisionError(err))
+		return ctrl.Result{}, fmt.Errorf("ensure vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
+	}
+	applyState(&vm.Status, state)
+	if vm.Status.Class == nil {
+		vm.Status.Class = &vmopv1.AppliedClass{Name: class.Name, Generation: class.Generation, Spec: class.Spec}
+	}
+	r.setProvisioned(vm, conditions.True(VirtualMachineProvisionedCondition))
+	conditions.Set(&vm.Status.Conditions, classInSync(class, vm.Status.Class))
+	vm.Status.ObservedGeneration = vm.Generation
+	if state.PowerState == vmopv1.VirtualMachinePoweredOn && state.IP == "" {
+		return ctrl.Result{RequeueAfter: ipPollInterval}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileDelete destroys the vSphere VM, then lets the object go.
+func (r *Reconciler) reconcileDelete(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
+	vm.Status.Phase = vmopv1.Deleting
+	if err := r.Provider.DeleteVM(ctx, ref(vm)); err != nil {
+		r.setProvisioned(vm, provisionError(err))
+		return ctrl.Result{}, fmt.Errorf("delete vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
+	}
+	if r.IPs != nil {
+		r.IPs.Release(string(vm.UID))
+	}
+	vm.Status.Phase = vmopv1.Deleted
+	controllerutil.RemoveFinalizer(vm, Finalizer)
+	return ctrl.Result{}, nil
+}
+
+// classFor asks the one access check and returns the class when it exists.
+func (r *Reconciler) classFor(ctx context.Context, vm *vmopv1.VirtualMachine) (*vmopv1.VirtualMachineClass, classaccess.Decision, error) {
+	d, err := classaccess.Check(ctx, r.Client, vm.Namespace, vm.Spec.ClassName)
+	if err != nil || d.Verdict == classaccess.ClassNotFound {
+		return nil, d, err
+	}
+	class := &vmopv1.VirtualMachineClass{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: vm.Spec.ClassName}, class); err != nil {
+		if apierrors.IsNotFound(err) { // deleted since the check
+			return nil, classaccess.Decision{Verdict: classaccess.ClassNotFound, Namespace: vm.Namespace, Class: vm.Spec.ClassName}, nil
+		}
+		return nil, d, fmt.Errorf("read VirtualMachineClass %q: %w", vm.Spec.ClassName, err)
+	}
+	return class, d, nil
+}
+
+func (r *Reconciler) imageExists(ctx context.Context, name string) (bool, error) {
+	err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &vmopv1.VirtualMachineImage{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read VirtualMachineImage %q: %w", name, err)
+	}
+	return true, nil
+}
+
+// vmSpec is what the provider needs. A VM made before keeps its applied class, whatever the class
+// is now; a new VM takes the class as it is.
+func (r *Reconciler) vmSpec(ctx context.Context, vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMachineClass) (vsphere.VMSpec, error) {
+	classSpec := class.Spec
+	if vm.Status.Class != nil {
+		classSpec = vm.Status.Class.Spec
+	}
+	spec := vsphere.VMSpec{
+		VMRef:      ref(vm),
+		Image:      vm.Spec.ImageName,
+		Sizing:     vsphere.SizingFromClass(classSpec),
+		PowerState: vm.Spec.PowerState,
+	}
+	if r.IPs != nil {
+		addr, err := r.address(ctx, vm)
+		if err != nil {
+			return spec, err
+		}
+		spec.Network = &vsphere.StaticIP{Address: addr, Netmask: r.IPs.Netmask(), Gateway: r.IPs.Gateway()}
+	}
+	return spec, nil
+}
+
+// address is the VM's static address. The first call after a start reserves every address
+// already in status, so a restarted manager never hands one out twice.
+func (r *Reconciler) address(ctx context.Context, vm *vmopv1.VirtualMachine) (string, error) {
+	if err := r.reserveAddressesInUse(ctx); err != nil {
+		return "", err
+	}
+	r.IPs.Reserve(string(vm.UID), vm.Status.VmIp)
+	return r.IPs.Allocate(string(vm.UID))
+}
+
+func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
+	r.seedMu.Lock()
+	defer r.seedMu.Unlock()
+	if r.seeded {
+		return nil
+	}
+	vms := &vmopv1.VirtualMachineList{}
+	if err := r.Client.List(ctx, vms); err != nil {
+		return fmt.Errorf("read addresses in use: %w", err)
+	}
+	for _, v := range vms.Items {
+		r.IPs.Reserve(string(v.UID), v.Status.VmIp)
+	}
+	r.seeded = true
+	return nil
+}
+
+// setPrereq sets the prerequisite condition, with a Warning event when it newly fails, and says
+// whether it holds.
+func (r *Reconciler) setPrereq(vm *vmopv1.VirtualMachine, c vmopv1.Condition) bool {
+	r.setWithEvent(vm, c)
+	return c.Status == corev1.ConditionTrue
+}
+
+func (r *Reconciler) setProvisioned(vm *vmopv1.VirtualMachine, c vmopv1.Condition) {
+	r.setWithEvent(vm, c)
+}
+
+// setWithEvent sets c and records a Warning event when c is a failure that was not already
+// reported with the same reason, so a VM blocked for an hour yields one event, not hundreds.
+func (r *Reconciler) setWithEvent(vm *vmopv1.VirtualMachine, c vmopv1.Condition) {
+	old := conditions.Get(vm.Status.Conditions, c.Type)
+	if c.Status != corev1.ConditionTrue && (old == nil || old.Reason != c.Reason || old.Status != c.Status) {
+		r.Recorder.Event(vm, corev1.EventTypeWarning, c.Reason, c.Message)
+	}
+	conditions.Set(&vm.Status.Conditions, c)
+}
+
+func ref(vm *vmopv1.VirtualMachine) vsphere.VMRef {
+	return vsphere.VMRef{Namespace: vm.Namespace, Name: vm.Name, InstanceUUID: string(vm.UID)}
+}

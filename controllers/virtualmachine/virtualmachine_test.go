@@ -1,0 +1,250 @@
+package virtualmachine_test
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/controllers/virtualmachine"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/test/objects"
+	"github.com/vm-service/vm-service/test/vcenter"
+)
+
+// get reads the VM as it is now.
+func get(vm *vmopv1.VirtualMachine) *vmopv1.VirtualMachine {
+	GinkgoHelper()
+	out := &vmopv1.VirtualMachine{}
+	Expect(k8s.Get(ctx, client.ObjectKeyFromObject(vm), out)).To(Succeed())
+	return out
+}
+
+// prereq returns the VM's VirtualMachinePrereqReady condition, or an empty one.
+func prereq(vm *vmopv1.VirtualMachine) vmopv1.Condition {
+	if c := conditions.Get(get(vm).Status.Conditions, virtualmachine.VirtualMachinePrereqReadyCondition); c != nil {
+		return *c
+	}
+	return vmopv1.Condition{}
+}
+
+// poweredOn waits until the VM reports poweredOn with an address.
+func poweredOn(vm *vmopv1.VirtualMachine) *vmopv1.VirtualMachine {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		s := get(vm).Status
+		g.Expect(s.PowerState).To(Equal(vmopv1.VirtualMachinePoweredOn))
+		g.Expect(s.VmIp).NotTo(BeEmpty())
+	}).Should(Succeed())
+	return get(vm)
+}
+
+// inVSphere returns the one vSphere VM made for vm.
+func inVSphere(vm *vmopv1.VirtualMachine) vcenter.VM {
+	GinkgoHelper()
+	got, err := inspect.VMNamed(ctx, vm.Name)
+	Expect(err).NotTo(HaveOccurred())
+	return got
+}
+
+// inVSphereNow is inVSphere for Eventually and Consistently, which retry on its error.
+func inVSphereNow(vm *vmopv1.VirtualMachine) func() (vcenter.VM, error) {
+	return func() (vcenter.VM, error) { return inspect.VMNamed(ctx, vm.Name) }
+}
+
+func vmsNamed(name string) func() int {
+	return func() int {
+		vms, err := inspect.VMsNamed(ctx, name)
+		Expect(err).NotTo(HaveOccurred())
+		return len(vms)
+	}
+}
+
+func eventsFor(vm *vmopv1.VirtualMachine) []string {
+	list := &corev1.EventList{}
+	Expect(k8s.List(ctx, list, client.InNamespace(vm.Namespace))).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		if e.InvolvedObject.Name == vm.Name {
+			out = append(out, e.Reason+": "+e.Message)
+		}
+	}
+	return out
+}
+
+// uniqueClass creates a class with a name no other spec uses, so class edits stay local.
+func uniqueClass(prefix string, guaranteed bool, cpus int64, memory string) string {
+	name := fmt.Sprintf("%s-%s", prefix, strings.TrimPrefix(newNamespace(), "vm-"))
+	c := objects.BestEffortClass(name, cpus, memory)
+	if guaranteed {
+		c = objects.GuaranteedClass(name, cpus, memory)
+	}
+	Expect(k8s.Create(ctx, c)).To(Succeed())
+	return name
+}
+
+var _ = Describe("VirtualMachine controller", func() {
+	var ns string
+	BeforeEach(func() {
+		ns = newNamespace()
+		Eventually(func() error {
+			return k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})
+		}).Should(Succeed(), "the image sync mirrors the content library")
+	})
+
+	It("deploys a guaranteed VM applied with kubectl, sized and reserved by its class, in the namespace's pool and folder", func() {
+		class := uniqueClass("guaranteed-medium", true, 2, "8Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		vm := objects.VM(ns, "web", class, ubuntu.Name)
+		_, _, err := env.KubectlApply(ctx, fmt.Sprintf(`
+apiVersion: vmoperator.vmware.com/v1alpha1
+kind: VirtualMachine
+metadata: {name: web, namespace: %s}
+spec: {className: %s, imageName: %s, powerState: poweredOn, storageClass: vsan-default-storage-policy}
+`, ns, class, ubuntu.Name))
+		Expect(err).NotTo(HaveOccurred())
+
+		got := poweredOn(vm)
+		Expect(got.Finalizers).To(ContainElement(virtualmachine.Finalizer))
+		Expect(got.Status.Phase).To(Equal(vmopv1.Created))
+		Expect(got.Status.UniqueID).To(HavePrefix("vm-"))
+		Expect(got.Status.InstanceUUID).To(Equal(string(got.UID)))
+		Expect(got.Status.BiosUUID).NotTo(BeEmpty())
+		Expect(got.Status.Host).NotTo(BeEmpty())
+		Expect(got.Status.VmIp).To(HavePrefix("192.168.128."))
+		Expect(got.Status.Class.Name).To(Equal(class))
+		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		Expect(conditions.IsTrue(got.Status.Conditions, virtualmachine.VirtualMachinePrereqReadyCondition)).To(BeTrue())
+
+		v := inVSphere(vm)
+		Expect(v.MoID).To(Equal(got.Status.UniqueID))
+		Expect(v.NumCPU).To(BeEquivalentTo(2))
+		Expect(v.MemoryMB).To(BeEquivalentTo(8192))
+		Expect(v.MemoryReservationMB).To(BeEquivalentTo(8192))
+		Expect(v.CPUReservationMHz).To(BeNumerically(">", 0))
+		Expect(v.PowerState).To(Equal("poweredOn"))
+		Expect(v.IP).To(Equal(got.Status.VmIp))
+		Expect(v.ResourcePool).To(Equal(ns))
+		Expect(v.Folder).To(Equal(ns))
+		Eventually(func() []string { return eventsFor(vm) }).Should(ContainElements(
+			"PhaseChanged: VM enters Creating phase", "PhaseChanged: VM changes from Creating phase to Created phase"))
+	})
+
+	It("reserves nothing for a best-effort class and follows the power state", func() {
+		class := uniqueClass("best-effort-small", false, 2, "4Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, "small", class))).To(Succeed())
+		vm := objects.VM(ns, "batch", class, ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		poweredOn(vm)
+		v := inVSphere(vm)
+		Expect([]int64{v.CPUReservationMHz, v.MemoryReservationMB}).To(Equal([]int64{0, 0}))
+		Expect(v.MemoryMB).To(BeEquivalentTo(4096))
+
+		latest := get(vm)
+		latest.Spec.PowerState = vmopv1.VirtualMachinePoweredOff
+		Expect(k8s.Update(ctx, latest)).To(Succeed())
+		Eventually(inVSphereNow(vm)).Should(HaveField("PowerState", "poweredOff"))
+		Eventually(func() vmopv1.VirtualMachinePowerState { return get(vm).Status.PowerState }).Should(Equal(vmopv1.VirtualMachinePoweredOff))
+	})
+
+	It("blocks a VM whose class is not bound here (admitted in Warn mode), and creates it by itself once the binding appears", func() {
+		class := uniqueClass("guaranteed-large", true, 4, "16Gi")
+		vm := objects.VM(ns, "waiting", class, ubuntu.Name)
+		_, stderr, err := env.KubectlApply(ctx, fmt.Sprintf(`
+apiVersion: vmoperator.vmware.com/v1alpha1
+kind: VirtualMachine
+metadata: {name: waiting, namespace: %s}
+spec: {className: %s, imageName: %s, powerState: poweredOn}
+`, ns, class, ubuntu.Name))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(stderr).To(ContainSubstring("Warning: spec.className"))
+
+		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(virtualmachine.VirtualMachineClassBindingNotFoundReason))
+		c := prereq(vm)
+		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityError))
+		Expect(c.Message).To(ContainSubstring(`VirtualMachineClass %q is not bound in namespace %q`, class, ns))
+		Consistently(vmsNamed(vm.Name), "2s").Should(BeZero(), "nothing is made in vSphere while blocked")
+		Expect(eventsFor(vm)).To(ContainElement(HavePrefix("VirtualMachineClassBindingNotFound: ")))
+
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		Eventually(inVSphereNow(vm), "10s").Should(HaveField("NumCPU", BeEquivalentTo(4)))
+		poweredOn(vm)
+	})
+
+	It("says when the class does not exist", func() {
+		vm := objects.VM(ns, "classless", "no-such-class", ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(virtualmachine.VirtualMachineClassNotFoundReason))
+		Expect(prereq(vm).Message).To(ContainSubstring(`VirtualMachineClass "no-such-class" does not exist`))
+	})
+
+	It("waits for a missing image and deploys once the content library has it", func() {
+		class := uniqueClass("best-effort-xsmall", false, 2, "2Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		image := "centos-" + ns
+		vm := objects.VM(ns, "imageless", class, image)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(virtualmachine.VirtualMachineImageNotFoundReason))
+		Expect(prereq(vm).Message).To(ContainSubstring(image))
+
+		Expect(sim.SeedLibrary(ctx, library, ubuntu, vcsimImage(image))).To(Succeed())
+		poweredOn(vm)
+	})
+
+	It("never touches a running VM when its binding is revoked, and warns", func() {
+		class := uniqueClass("guaranteed-small", true, 2, "4Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		vm := objects.VM(ns, "survivor", class, ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		poweredOn(vm)
+		before := inVSphere(vm)
+
+		Expect(k8s.Delete(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		Eventually(func() vmopv1.Condition { return prereq(vm) }).Should(And(
+			HaveField("Reason", virtualmachine.VirtualMachineClassBindingNotFoundReason),
+			HaveField("Severity", vmopv1.ConditionSeverityWarning),
+			HaveField("Message", ContainSubstring("the existing VM keeps running unchanged")),
+		))
+		Consistently(inVSphereNow(vm), "2s").Should(And(
+			HaveField("MoID", before.MoID), HaveField("PowerState", "poweredOn"), HaveField("NumCPU", before.NumCPU)))
+		Expect(get(vm).Status.PowerState).To(Equal(vmopv1.VirtualMachinePoweredOn))
+	})
+
+	It("keeps a running VM's size when its class is edited, and says the class changed", func() {
+		class := uniqueClass("best-effort-medium", false, 2, "8Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		vm := objects.VM(ns, "steady", class, ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		poweredOn(vm)
+
+		c := &vmopv1.VirtualMachineClass{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: class}, c)).To(Succeed())
+		c.Spec.Hardware.Cpus, c.Spec.Hardware.Memory = 8, resource.MustParse("32Gi")
+		Expect(k8s.Update(ctx, c)).To(Succeed())
+
+		Eventually(func() *vmopv1.Condition {
+			return conditions.Get(get(vm).Status.Conditions, virtualmachine.VirtualMachineClassInSyncCondition)
+		}).Should(And(Not(BeNil()), HaveField("Reason", virtualmachine.VirtualMachineClassChangedReason)))
+		v := inVSphere(vm)
+		Expect([]int32{v.NumCPU, v.MemoryMB}).To(Equal([]int32{2, 8192}))
+		Expect(get(vm).Status.Class.Spec.Hardware.Cpus).To(BeEquivalentTo(2))
+	})
+
+	It("removes the vSphere VM before the object goes, and nothing is left", func() {
+		class := uniqueClass("best-effort-large", false, 4, "16Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		vm := objects.VM(ns, "doomed", class, ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		poweredOn(vm)
+
+		Expect(k8s.Delete(ctx, vm)).To(Succeed())
+		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(vm), vm)) }).Should(BeTrue())
+		Expect(vmsNamed(vm.Name)()).To(BeZero())
+	})
+})

@@ -1,0 +1,99 @@
+// Package vcenter inspects a vCenter (the simulator) from the outside, with an admin session of
+// its own, so specs assert on what vSphere holds rather than on the product's own status.
+package vcenter
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25/mo"
+)
+
+// Inspector reads a vCenter's inventory.
+type Inspector struct {
+	client *govmomi.Client
+}
+
+// Connect logs in to the vCenter at u (credentials in its user info).
+func Connect(ctx context.Context, u *url.URL) (*Inspector, error) {
+	c, err := govmomi.NewClient(ctx, u, true)
+	if err != nil {
+		return nil, fmt.Errorf("log in to %s: %w", u.Host, err)
+	}
+	return &Inspector{client: c}, nil
+}
+
+// VM is what specs check about a vSphere VM.
+type VM struct {
+	MoID, Name, PowerState, IP, InstanceUUID string
+	NumCPU                                   int32
+	MemoryMB                                 int32
+	CPUReservationMHz, MemoryReservationMB   int64
+	// ResourcePool and Folder are the names of the VM's pool and folder.
+	ResourcePool, Folder string
+}
+
+// VMsNamed returns every VM with that name, wherever it is.
+func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
+	m := view.NewManager(i.client.Client)
+	v, err := m.CreateContainerView(ctx, i.client.ServiceContent.RootFolder, []string{"VirtualMachine"}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = v.Destroy(ctx) }()
+	refs, err := v.Find(ctx, []string{"VirtualMachine"}, property.Match{"name": name})
+	if err != nil {
+		return nil, fmt.Errorf("find VMs named %s: %w", name, err)
+	}
+	var vms []mo.VirtualMachine
+	if len(refs) > 0 {
+		props := []string{"name", "config", "runtime", "guest", "resourcePool", "parent"}
+		if err := property.DefaultCollector(i.client.Client).Retrieve(ctx, refs, props, &vms); err != nil {
+			return nil, fmt.Errorf("read VMs named %s: %w", name, err)
+		}
+	}
+	out := make([]VM, 0, len(vms))
+	for _, vm := range vms {
+		got := VM{MoID: vm.Self.Value, Name: vm.Name, PowerState: string(vm.Runtime.PowerState)}
+		if vm.Guest != nil {
+			got.IP = vm.Guest.IpAddress
+		}
+		if c := vm.Config; c != nil {
+			got.InstanceUUID, got.NumCPU, got.MemoryMB = c.InstanceUuid, c.Hardware.NumCPU, c.Hardware.MemoryMB
+			if c.CpuAllocation != nil && c.CpuAllocation.Reservation != nil {
+				got.CPUReservationMHz = *c.CpuAllocation.Reservation
+			}
+			if c.MemoryAllocation != nil && c.MemoryAllocation.Reservation != nil {
+				got.MemoryReservationMB = *c.MemoryAllocation.Reservation
+			}
+		}
+		if vm.ResourcePool != nil {
+			got.ResourcePool, _ = object.NewCommon(i.client.Client, *vm.ResourcePool).ObjectName(ctx)
+		}
+		if vm.Parent != nil {
+			got.Folder, _ = object.NewCommon(i.client.Client, *vm.Parent).ObjectName(ctx)
+		}
+		out = append(out, got)
+	}
+	return out, nil
+}
+
+// VMNamed returns the only VM with that name, or an error when there is none or more than one.
+func (i *Inspector) VMNamed(ctx context.Context, name string) (VM, error) {
+	vms, err := i.VMsNamed(ctx, name)
+	if err != nil {
+		return VM{}, err
+	}
+	if len(vms) != 1 {
+		return VM{}, fmt.Errorf("want exactly one VM named %s, found %d", name, len(vms))
+	}
+	return vms[0], nil
+}
+
+// Logout ends the inspector's session.
+func (i *Inspector) Logout(ctx context.Context) error { return i.client.Logout(ctx) }
