@@ -138,37 +138,21 @@ func (s *Syncer) syncImages(ctx context.Context, want map[string]*vmopv1.Virtual
 	if err := s.Client.List(ctx, have, client.HasLabels{ManagedLabel}); err != nil {
 		return fmt.Errorf("list VirtualMachineImages: %w", err)
 	}
-	var errs []error
-	for i := range have.Items {
-		cur := &have.Items[i]
-		w, ok := want[cur.Name]
-		delete(want, cur.Name)
-		switch {
-		case !ok:
-			errs = append(errs, client.IgnoreNotFound(s.Client.Delete(ctx, cur)))
-		case !equality.Semantic.DeepEqual(cur.Spec, w.Spec):
+	return mirror(ctx, s.Client, itemPointers(have.Items), want, func(cur, w *vmopv1.VirtualMachineImage) error {
+		var errs []error
+		if !equality.Semantic.DeepEqual(cur.Spec, w.Spec) {
 			cur.Spec = w.Spec
 			errs = append(errs, s.Client.Update(ctx, cur))
-			fallthrough
-		case !equality.Semantic.DeepEqual(cur.Status, w.Status):
+		}
+		if !equality.Semantic.DeepEqual(cur.Status, w.Status) {
 			cur.Status = w.Status
 			errs = append(errs, s.Client.Status().Update(ctx, cur))
 		}
-	}
-	for _, w := range want {
-		status := w.Status
-		err := s.Client.Create(ctx, w)
-		if apierrors.IsAlreadyExists(err) {
-			logr.FromContextOrDiscard(ctx).Info("a VirtualMachineImage not made by the sync has this name; leaving it alone", "image", w.Name)
-			continue
-		}
-		if err == nil {
-			w.Status = status
-			err = s.Client.Status().Update(ctx, w)
-		}
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+		return errors.Join(errs...)
+	}, func(created, w *vmopv1.VirtualMachineImage) error {
+		created.Status = w.Status // create drops status; write it in a second step
+		return s.Client.Status().Update(ctx, created)
+	})
 }
 
 func (s *Syncer) syncReleases(ctx context.Context, want map[string]*runv1.TanzuKubernetesRelease) error {
@@ -176,23 +160,48 @@ func (s *Syncer) syncReleases(ctx context.Context, want map[string]*runv1.TanzuK
 	if err := s.Client.List(ctx, have, client.HasLabels{ManagedLabel}); err != nil {
 		return fmt.Errorf("list TanzuKubernetesReleases: %w", err)
 	}
-	var errs []error
-	for i := range have.Items {
-		cur := &have.Items[i]
-		w, ok := want[cur.Name]
-		delete(want, cur.Name)
-		switch {
-		case !ok:
-			errs = append(errs, client.IgnoreNotFound(s.Client.Delete(ctx, cur)))
-		case !equality.Semantic.DeepEqual(cur.Spec, w.Spec):
-			cur.Spec = w.Spec
-			errs = append(errs, s.Client.Update(ctx, cur))
+	return mirror(ctx, s.Client, itemPointers(have.Items), want, func(cur, w *runv1.TanzuKubernetesRelease) error {
+		if equality.Semantic.DeepEqual(cur.Spec, w.Spec) {
+			return nil
 		}
+		cur.Spec = w.Spec
+		return s.Client.Update(ctx, cur)
+	}, nil)
+}
+
+// mirror makes the labelled objects of one kind match want: it deletes the ones not wanted,
+// brings the others up to date with update, and creates what is missing, then calls created
+// (when set) on each new object.
+func mirror[T client.Object](ctx context.Context, c client.Client, have []T, want map[string]T, update, created func(cur, want T) error) error {
+	var errs []error
+	for _, cur := range have {
+		w, ok := want[cur.GetName()]
+		delete(want, cur.GetName())
+		if !ok {
+			errs = append(errs, client.IgnoreNotFound(c.Delete(ctx, cur)))
+			continue
+		}
+		errs = append(errs, update(cur, w))
 	}
 	for _, w := range want {
-		if err := s.Client.Create(ctx, w); !apierrors.IsAlreadyExists(err) {
-			errs = append(errs, err)
+		obj := w.DeepCopyObject().(T)
+		err := c.Create(ctx, obj)
+		if apierrors.IsAlreadyExists(err) {
+			logr.FromContextOrDiscard(ctx).Info("an object not made by the sync has this name; leaving it alone", "kind", fmt.Sprintf("%T", w), "name", w.GetName())
+			continue
 		}
+		if err == nil && created != nil {
+			err = created(obj, w)
+		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+func itemPointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,30 +28,40 @@ func NewHelper(obj client.Object, c client.Client) *Helper {
 }
 
 // Patch sends what changed in obj since NewHelper: metadata and spec first, then status. A part
-// that did not change is not sent, so an idempotent reconcile writes nothing.
+// that did not change is not sent, so an idempotent reconcile writes nothing. Afterwards obj
+// holds what the server stored.
 func (h *Helper) Patch(ctx context.Context, obj client.Object) error {
 	mainChanged, statusChanged, err := h.changes(obj)
 	if err != nil {
 		return err
 	}
-	// Each patch call overwrites its argument with the server's answer, so each gets a copy.
-	withStatus := obj.DeepCopyObject().(client.Object)
 	from := client.MergeFrom(h.before)
+	latest := obj
 	var errs []error
+	// Each patch call overwrites its argument with the server's answer, so each gets a copy.
 	if mainChanged {
-		if err := h.client.Patch(ctx, obj, from); err != nil {
+		main := obj.DeepCopyObject().(client.Object)
+		if err := h.client.Patch(ctx, main, from); err != nil {
 			errs = append(errs, fmt.Errorf("patch %s: %w", client.ObjectKeyFromObject(obj), err))
+		} else {
+			latest = main
 		}
 	}
 	if statusChanged {
-		if err := h.client.Status().Patch(ctx, withStatus, from); err != nil && !isGone(err) {
+		status := obj.DeepCopyObject().(client.Object)
+		if err := h.client.Status().Patch(ctx, status, from); err == nil {
+			latest = status
+		} else if !isGone(err) {
 			errs = append(errs, fmt.Errorf("patch status of %s: %w", client.ObjectKeyFromObject(obj), err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	h.before = withStatus.DeepCopyObject().(client.Object)
+	if latest != obj {
+		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(latest).Elem())
+	}
+	h.before = obj.DeepCopyObject().(client.Object)
 	return nil
 }
 
