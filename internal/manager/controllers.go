@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
+	tkrctrl "github.com/vm-service/vm-service/controllers/tanzukubernetesrelease"
 )
 
 // setupWithManager is what every controller and webhook of the product implements.
@@ -17,6 +20,8 @@ type setupWithManager interface {
 func setupControllers(mgr ctrl.Manager, opts Options) error {
 	for name, r := range map[string]setupWithManager{
 		// One entry per controller, e.g. "VirtualMachineClass": &classctrl.Reconciler{...},
+		"TanzuKubernetesRelease": &tkrctrl.Reconciler{Client: mgr.GetClient()},
+		"TanzuKubernetesCluster": &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("tanzukubernetescluster-controller")},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s controller: %w", name, err)

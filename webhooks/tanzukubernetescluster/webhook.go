@@ -1,16 +1,22 @@
 // Package tanzukubernetescluster admits TanzuKubernetesClusters: both topology classes must exist
-// and be bound in the cluster's namespace, and the pools must have sane sizes and storage.
+// and be bound in the cluster's namespace, the pools must have sane sizes and storage, and the
+// version hint must resolve to a TanzuKubernetesRelease, whose full version the defaulter pins in
+// spec.distribution.fullVersion.
 package tanzukubernetescluster
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/enforcement"
+	"github.com/vm-service/vm-service/internal/tkr"
 )
 
 // +kubebuilder:webhook:path=/validate-run-tanzu-vmware-com-v1alpha1-tanzukubernetescluster,mutating=false,failurePolicy=fail,sideEffects=None,groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters,verbs=create;update,versions=v1alpha1,name=vtanzukubernetescluster.run.tanzu.vmware.com,admissionReviewVersions=v1
@@ -22,14 +28,19 @@ type Validator struct {
 
 var _ admission.Validator[*runv1.TanzuKubernetesCluster] = &Validator{}
 
-// SetupWithManager registers the webhook with the manager's webhook server.
+// SetupWithManager registers the validating webhook, and the Defaulter that resolves the version
+// hint before it, with the manager's webhook server.
 func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewWebhookManagedBy(mgr, &runv1.TanzuKubernetesCluster{}).WithValidator(v).Complete()
+	return ctrl.NewWebhookManagedBy(mgr, &runv1.TanzuKubernetesCluster{}).
+		WithDefaulter(&Defaulter{Reader: v.Reader}).
+		WithValidator(v).
+		Complete()
 }
 
 var (
-	gk           = runv1.GroupVersion.WithKind("TanzuKubernetesCluster").GroupKind()
-	topologyPath = field.NewPath("spec", "topology")
+	gk               = runv1.GroupVersion.WithKind("TanzuKubernetesCluster").GroupKind()
+	topologyPath     = field.NewPath("spec", "topology")
+	distributionPath = field.NewPath("spec", "distribution")
 )
 
 // ValidateCreate checks both pools and both classes.
@@ -37,8 +48,9 @@ func (v *Validator) ValidateCreate(ctx context.Context, tkc *runv1.TanzuKubernet
 	return v.validate(ctx, nil, tkc)
 }
 
-// ValidateUpdate checks both pools, and each class that changed: a class whose binding was
-// revoked after admission must not block unrelated edits such as scaling down.
+// ValidateUpdate checks both pools, each class that changed and the distribution when it changed:
+// a class whose binding was revoked, or a release deleted, after admission must not block
+// unrelated edits such as scaling down.
 func (v *Validator) ValidateUpdate(ctx context.Context, old, tkc *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
 	return v.validate(ctx, old, tkc)
 }
@@ -83,5 +95,47 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 			return nil, err
 		}
 	}
+	dist := tkc.Spec.Distribution
+	if old == nil || old.Spec.Distribution != dist {
+		errs, err := v.validateDistribution(ctx, dist)
+		if err != nil {
+			return nil, err
+		}
+		f.Invalid = append(f.Invalid, errs...)
+	}
 	return v.Mode.Answer(gk, tkc.Name, f)
+}
+
+// validateDistribution requires the hint to resolve to a release and fullVersion (filled in by
+// the Defaulter when empty) to name a release the hint matches. Each message lists the versions
+// that exist, so the user can pick one. Version problems always refuse the request, whatever the
+// enforcement mode: without a release there is no image to boot the nodes from.
+func (v *Validator) validateDistribution(ctx context.Context, dist runv1.Distribution) (field.ErrorList, error) {
+	releases := &runv1.TanzuKubernetesReleaseList{}
+	if err := v.Reader.List(ctx, releases); err != nil {
+		return nil, classaccess.Unavailable(fmt.Errorf("list TanzuKubernetesReleases: %w", err))
+	}
+	if dist.Version != "" {
+		if _, err := tkr.Resolve(dist.Version, releases.Items); err != nil {
+			// A hint that resolves to nothing makes any fullVersion check redundant noise.
+			return field.ErrorList{versionFieldError(err)}, nil
+		}
+	}
+	if err := tkr.CheckFullVersion(dist.Version, dist.FullVersion, releases.Items); err != nil {
+		return field.ErrorList{versionFieldError(err)}, nil
+	}
+	return nil, nil
+}
+
+// versionFieldError states a resolution failure at the spec.distribution field it names.
+func versionFieldError(err error) *field.Error {
+	var ve *tkr.VersionError
+	if !errors.As(err, &ve) {
+		return field.InternalError(distributionPath, err)
+	}
+	path := distributionPath.Child(ve.Field)
+	if errors.Is(err, tkr.ErrVersionRequired) {
+		return field.Required(path, err.Error())
+	}
+	return field.Invalid(path, ve.Value, err.Error())
 }

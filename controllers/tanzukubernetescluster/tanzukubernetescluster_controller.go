@@ -1,0 +1,240 @@
+package tanzukubernetescluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/index"
+	"github.com/vm-service/vm-service/internal/patch"
+	"github.com/vm-service/vm-service/internal/tkr"
+)
+
+// Finalizer keeps a cluster until all its VirtualMachines are gone.
+const Finalizer = "tanzukubernetescluster.run.tanzu.vmware.com"
+
+// PhaseChangedReason is the reason of the Normal event recorded on every phase change.
+const PhaseChangedReason = "PhaseChanged"
+
+// +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters/status;tanzukubernetesclusters/finalizers,verbs=get;update;patch
+// +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesreleases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines,verbs=get;list;watch;create;delete;patch
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses;virtualmachineclassbindings,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Reconciler turns TanzuKubernetesClusters into VirtualMachines and reports on them.
+type Reconciler struct {
+	// Client reads from the manager's cache, with the field indexes of internal/index.
+	Client client.Client
+	// Recorder records the PhaseChanged events.
+	Recorder record.EventRecorder
+}
+
+// SetupWithManager watches clusters, the VMs they own, and what decides whether a VM may be
+// made: bindings and classes (through the ClusterClassNames index, so a binding re-queues only
+// the clusters of its namespace that use its class) and releases.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Client == nil || r.Recorder == nil {
+		return errors.New("tanzukubernetescluster reconciler needs a client and an event recorder")
+	}
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&runv1.TanzuKubernetesCluster{}).
+		Owns(&vmopv1.VirtualMachine{}).
+		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToClusters), specChanged).
+		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToClusters), specChanged).
+		Watches(&runv1.TanzuKubernetesRelease{}, handler.EnqueueRequestsFromMapFunc(r.releaseToClusters), specChanged).
+		Named("tanzukubernetescluster").
+		Complete(r)
+}
+
+// scope is one reconcile's view of a cluster; steps fill it in and record why they are blocked,
+// and the status is computed from it.
+type scope struct {
+	cluster *runv1.TanzuKubernetesCluster
+	log     logr.Logger
+
+	releases []runv1.TanzuKubernetesRelease
+	// release is the cluster's resolved release; nil with releaseBlock set when it is missing.
+	release      *runv1.TanzuKubernetesRelease
+	releaseBlock *Blocker
+
+	// vms are the VirtualMachines the cluster owns, by name.
+	vms map[string]*vmopv1.VirtualMachine
+	// machines are the machines the spec asks for; surplus counts owned VMs beyond them.
+	machines []MachineState
+	surplus  int
+	// observed says the steps got far enough for status to be computed from this scope.
+	observed bool
+}
+
+// step is one step of a reconcile.
+type step func(context.Context, *scope) (ctrl.Result, error)
+
+// Reconcile adds the finalizer, then makes or removes VMs, writing status on every path.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+	tkc := &runv1.TanzuKubernetesCluster{}
+	if err := r.Client.Get(ctx, req.NamespacedName, tkc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", tkc.Namespace, "name", tkc.Name)
+	ctx = ctrl.LoggerInto(ctx, log)
+	helper := patch.NewHelper(tkc, r.Client)
+
+	// The finalizer comes first, alone, so no VM exists that a deletion could leave behind; the
+	// write re-queues the cluster, and the next reconcile starts clean.
+	if tkc.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(tkc, Finalizer) {
+		controllerutil.AddFinalizer(tkc, Finalizer)
+		if tkc.Status.Phase == "" {
+			tkc.Status.Phase = runv1.PhaseCreating
+		}
+		return ctrl.Result{}, helper.Patch(ctx, tkc)
+	}
+
+	s := &scope{cluster: tkc, log: log}
+	phase := tkc.Status.Phase
+	defer func() {
+		if s.observed {
+			r.setStatus(s)
+			if reterr == nil {
+				tkc.Status.ObservedGeneration = tkc.Generation
+			}
+		}
+		if tkc.Status.Phase != phase && phase != "" {
+			log.Info("phase changed", "from", phase, "to", tkc.Status.Phase)
+			r.Recorder.Eventf(tkc, corev1.EventTypeNormal, PhaseChangedReason,
+				"cluster changes from %s phase to %s phase", phase, tkc.Status.Phase)
+		}
+		reterr = errors.Join(reterr, helper.Patch(ctx, tkc))
+	}()
+
+	steps := []step{r.resolveRelease, r.observeMachines, r.createMachines, r.scaleDown}
+	if !tkc.DeletionTimestamp.IsZero() {
+		steps = []step{r.observeMachines, r.deleteMachines}
+	}
+	return runSteps(ctx, s, steps)
+}
+
+// runSteps runs steps in order, stopping at the first error and keeping the shortest requeue.
+func runSteps(ctx context.Context, s *scope, steps []step) (ctrl.Result, error) {
+	var res ctrl.Result
+	for _, st := range steps {
+		r, err := st(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		res = shortest(res, r)
+	}
+	return res, nil
+}
+
+func shortest(a, b ctrl.Result) ctrl.Result {
+	switch {
+	case a.RequeueAfter == 0:
+		return b
+	case b.RequeueAfter == 0:
+		return a
+	case b.RequeueAfter < a.RequeueAfter:
+		return b
+	}
+	return a
+}
+
+// setStatus computes the cluster's status from the scope, in one place.
+func (r *Reconciler) setStatus(s *scope) {
+	tkc := s.cluster
+	now := metav1.Now()
+	full := tkc.Spec.Distribution.FullVersion
+	in := statusInput{
+		ControlPlaneCount: int(tkc.Spec.Topology.ControlPlane.Count),
+		WorkerCount:       int(tkc.Spec.Topology.Workers.Count),
+		Machines:          s.machines,
+		Surplus:           s.surplus,
+		Deleting:          !tkc.DeletionTimestamp.IsZero(),
+		Remaining:         len(s.vms),
+		HasRun:            tkc.Status.Version != "",
+		ReleaseCompatible: tkr.ClusterReleaseCompatible(full, s.releases, now),
+		UpdatesAvailable:  tkr.ClusterUpdatesAvailable(full, s.releases, now),
+	}
+	version := ""
+	if s.release != nil {
+		version = s.release.Spec.KubernetesVersion
+	}
+	applyStatus(tkc, computeStatus(in), version)
+}
+
+// bindingToClusters re-queues the clusters of the binding's namespace that use its class.
+func (r *Reconciler) bindingToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
+	b, ok := obj.(*vmopv1.VirtualMachineClassBinding)
+	if !ok {
+		return nil
+	}
+	return r.clusters(ctx, client.InNamespace(b.Namespace), client.MatchingFields{index.ClusterClassNames: b.ClassRef.Name})
+}
+
+// classToClusters re-queues the clusters of every namespace that use the class.
+func (r *Reconciler) classToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.clusters(ctx, client.MatchingFields{index.ClusterClassNames: obj.GetName()})
+}
+
+// releaseToClusters re-queues the clusters a release can matter to: those on the same Kubernetes
+// minor, whose UpdatesAvailable it may change or whose release it is, and those still without a
+// release. There is no index on the
+// release a cluster uses, so this lists the clusters; releases change rarely.
+func (r *Reconciler) releaseToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
+	rel, ok := obj.(*runv1.TanzuKubernetesRelease)
+	if !ok {
+		return nil
+	}
+	v, err := tkr.Parse(tkr.VersionOf(rel))
+	if err != nil {
+		return nil
+	}
+	minor := fmt.Sprintf("v%d.%d", v.Major(), v.Minor())
+	clusters := &runv1.TanzuKubernetesClusterList{}
+	if err := r.Client.List(ctx, clusters); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list TanzuKubernetesClusters to re-queue")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, c := range clusters.Items {
+		d := c.Spec.Distribution
+		// A cluster without a resolved release waits for any release.
+		if d.FullVersion == "" || tkr.Matches(minor, d.FullVersion) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+		}
+	}
+	return reqs
+}
+
+func (r *Reconciler) clusters(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	clusters := &runv1.TanzuKubernetesClusterList{}
+	if err := r.Client.List(ctx, clusters, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list TanzuKubernetesClusters to re-queue")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(clusters.Items))
+	for _, c := range clusters.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+	}
+	return reqs
+}
+
+// deletePollInterval re-checks a deletion in case a VM's delete event is missed.
+const deletePollInterval = 10 * time.Second

@@ -1,0 +1,206 @@
+package tanzukubernetescluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/tkr"
+)
+
+// resolveRelease finds the release the cluster runs: spec.distribution.fullVersion, which the
+// admission webhook resolved from the hint. When it is missing (deleted after admission, or the
+// webhook was bypassed), new machines are blocked, since the release names their image.
+func (r *Reconciler) resolveRelease(ctx context.Context, s *scope) (ctrl.Result, error) {
+	releases := &runv1.TanzuKubernetesReleaseList{}
+	if err := r.Client.List(ctx, releases); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list TanzuKubernetesReleases: %w", err)
+	}
+	s.releases = releases.Items
+	dist := s.cluster.Spec.Distribution
+	want := dist.FullVersion
+	if want == "" {
+		want = dist.Version
+	}
+	release, err := tkr.Resolve(want, s.releases)
+	if err != nil {
+		msg := tkr.ClusterReleaseCompatible(dist.FullVersion, s.releases, metav1.Now()).Message
+		s.releaseBlock = &Blocker{Reason: tkr.TanzuKubernetesReleaseNotFoundReason, Message: msg}
+		s.log.Info("release not found; new machines wait for it", "fullVersion", dist.FullVersion, "version", dist.Version)
+		return ctrl.Result{}, nil
+	}
+	s.release = release
+	return ctrl.Result{}, nil
+}
+
+// observeMachines reads the VMs the cluster owns and lays them against the machines the spec
+// asks for.
+func (r *Reconciler) observeMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
+	tkc := s.cluster
+	vms := &vmopv1.VirtualMachineList{}
+	if err := r.Client.List(ctx, vms, client.InNamespace(tkc.Namespace), client.MatchingLabels{ClusterNameLabel: tkc.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list VirtualMachines of cluster: %w", err)
+	}
+	s.vms = make(map[string]*vmopv1.VirtualMachine, len(vms.Items))
+	for i := range vms.Items {
+		vm := &vms.Items[i]
+		// The label can be copied by anyone; ownership is what makes a VM the cluster's.
+		if metav1.IsControlledBy(vm, tkc) {
+			s.vms[vm.Name] = vm
+		}
+	}
+	s.machines = nil
+	desired := 0
+	for _, pool := range pools {
+		for _, name := range MachineNames(tkc.Name, tkc.UID, pool, int(poolSettings(tkc, pool).Count)) {
+			s.machines = append(s.machines, observe(name, pool, s.vms[name]))
+			if s.vms[name] != nil {
+				desired++
+			}
+		}
+	}
+	s.surplus = len(s.vms) - desired
+	s.observed = true
+	return ctrl.Result{}, nil
+}
+
+// observe is one machine's state from its VM (nil when not made yet). A VM the VM controller
+// holds back for a missing class, binding or image blocks the machine; a healthy VM never does,
+// since revoking a binding does not stop what runs.
+func observe(name string, pool Pool, vm *vmopv1.VirtualMachine) MachineState {
+	m := MachineState{Name: name, Pool: pool}
+	if vm == nil {
+		return m
+	}
+	m.Exists = true
+	m.Healthy = vm.DeletionTimestamp.IsZero() && vm.Status.PowerState == vmopv1.VirtualMachinePoweredOn && vm.Status.VmIp != ""
+	if c := conditions.Get(vm.Status.Conditions, vmPrereqReadyCondition); !m.Healthy && c != nil &&
+		c.Status == corev1.ConditionFalse && vmBlockingReasons[c.Reason] {
+		m.Blocked = &Blocker{Reason: c.Reason, Message: c.Message}
+	}
+	return m
+}
+
+// createMachines makes the missing VMs of each pool whose class the namespace may use, and marks
+// the others blocked with the class-access decision. VMs that exist are left alone whatever the
+// decision: revocation never destroys.
+func (r *Reconciler) createMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
+	tkc := s.cluster
+	decisions := map[Pool]*classaccess.Decision{}
+	var errs []error
+	for i := range s.machines {
+		m := &s.machines[i]
+		if m.Exists {
+			continue
+		}
+		if s.releaseBlock != nil {
+			m.Blocked = s.releaseBlock
+			continue
+		}
+		settings := poolSettings(tkc, m.Pool)
+		d, ok := decisions[m.Pool]
+		if !ok {
+			dec, err := classaccess.Check(ctx, r.Client, tkc.Namespace, settings.Class)
+			if err != nil {
+				return ctrl.Result{}, fmt.Errorf("check class %q for pool %s: %w", settings.Class, m.Pool, err)
+			}
+			d, decisions[m.Pool] = &dec, &dec
+			if !dec.Usable() {
+				s.log.Info("class not usable; machines of the pool are blocked", "class", settings.Class,
+					"pool", m.Pool, "reason", dec.Reason())
+			}
+		}
+		if !d.Usable() {
+			m.Blocked = &Blocker{Reason: d.Reason(), Message: d.Message()}
+			continue
+		}
+		if err := r.createVM(ctx, s, m.Name, m.Pool, settings); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.Exists = true
+	}
+	return ctrl.Result{}, errors.Join(errs...)
+}
+
+// createVM makes one machine's VM, owned by the cluster. The name is deterministic, so a VM the
+// cache has not shown yet is simply found to exist.
+func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool Pool, settings runv1.TopologySettings) error {
+	tkc := s.cluster
+	vm := &vmopv1.VirtualMachine{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: tkc.Namespace,
+			Name:      name,
+			Labels:    map[string]string{ClusterNameLabel: tkc.Name, PoolLabel: string(pool)},
+		},
+		Spec: vmopv1.VirtualMachineSpec{
+			ClassName:    settings.Class,
+			ImageName:    s.release.Spec.NodeImageName,
+			PowerState:   vmopv1.VirtualMachinePoweredOn,
+			StorageClass: settings.StorageClass,
+		},
+	}
+	if err := controllerutil.SetControllerReference(tkc, vm, r.Client.Scheme()); err != nil {
+		return fmt.Errorf("own VirtualMachine %s: %w", name, err)
+	}
+	if err := r.Client.Create(ctx, vm); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create VirtualMachine %s of pool %s: %w", name, pool, err)
+	}
+	s.vms[name] = vm
+	s.log.Info("created VirtualMachine", "vm", name, "pool", pool, "class", settings.Class)
+	return nil
+}
+
+// scaleDown deletes the owned VMs the spec no longer asks for: the highest indexes of a pool
+// that shrank (or VMs of a pool that no longer exists).
+func (r *Reconciler) scaleDown(ctx context.Context, s *scope) (ctrl.Result, error) {
+	desired := make(map[string]bool, len(s.machines))
+	for _, m := range s.machines {
+		desired[m.Name] = true
+	}
+	var errs []error
+	for name, vm := range s.vms {
+		if desired[name] || !vm.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.Client.Delete(ctx, vm); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete VirtualMachine %s after scale down: %w", name, err))
+			continue
+		}
+		s.log.Info("deleting VirtualMachine after scale down", "vm", name)
+	}
+	return ctrl.Result{}, errors.Join(errs...)
+}
+
+// deleteMachines deletes every VM of a deleted cluster and removes the finalizer once they are
+// gone; their own finalizer removes them from vSphere first.
+func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if len(s.vms) == 0 {
+		controllerutil.RemoveFinalizer(s.cluster, Finalizer)
+		s.log.Info("all VirtualMachines gone; cluster released")
+		return ctrl.Result{}, nil
+	}
+	var errs []error
+	for name, vm := range s.vms {
+		if !vm.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.Client.Delete(ctx, vm); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("delete VirtualMachine %s: %w", name, err))
+		}
+	}
+	s.log.Info("waiting for VirtualMachines to be deleted", "remaining", len(s.vms))
+	// Owned VMs' delete events re-queue the cluster; the poll covers an event missed.
+	return ctrl.Result{RequeueAfter: deletePollInterval}, errors.Join(errs...)
+}

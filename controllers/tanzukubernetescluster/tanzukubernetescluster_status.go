@@ -1,0 +1,328 @@
+package tanzukubernetescluster
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/tkr"
+)
+
+// Condition types of a cluster besides the release conditions of internal/tkr. Their names are
+// what `kubectl describe tkc` shows, so they must not change.
+const (
+	// TanzuKubernetesClusterControlPlaneReadyCondition is True when every control plane node is
+	// healthy. When any machine of the cluster is blocked (class missing or not bound, image or
+	// release missing) it is False with severity Error; its reason names the first blocked control
+	// plane machine as "Reason @ Machine/<name>" and its message lists every blocked machine.
+	TanzuKubernetesClusterControlPlaneReadyCondition vmopv1.ConditionType = "ControlPlaneReady"
+
+	// TanzuKubernetesClusterNodesHealthyCondition counts the healthy nodes of each pool against
+	// the spec: "0/3 Control Plane Node(s) healthy. 0/5 Worker Node(s) healthy".
+	TanzuKubernetesClusterNodesHealthyCondition vmopv1.ConditionType = "NodesHealthy"
+
+	// TanzuKubernetesClusterReadyCondition summarises the others: True when the cluster runs
+	// with every node healthy; otherwise the most important reason it does not.
+	TanzuKubernetesClusterReadyCondition vmopv1.ConditionType = "Ready"
+)
+
+// Condition reasons.
+const (
+	// TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason: nodes are still being made
+	// or booted; no action is needed.
+	TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason = "WaitingForNodesHealthy"
+
+	// TanzuKubernetesClusterControlPlaneReadyWaitingForNodesHealthyReason: control plane nodes
+	// are still being made or booted and nothing blocks them.
+	TanzuKubernetesClusterControlPlaneReadyWaitingForNodesHealthyReason = "WaitingForControlPlaneNodesHealthy"
+
+	// TanzuKubernetesClusterReadyDeletingReason: the cluster's VMs are being deleted.
+	TanzuKubernetesClusterReadyDeletingReason = "Deleting"
+)
+
+// vmPrereqReadyCondition is the VirtualMachine controller's condition saying whether the VM's
+// class, its binding and its image are there; a VM that it holds back is a blocked machine.
+const vmPrereqReadyCondition vmopv1.ConditionType = "VirtualMachinePrereqReady"
+
+// vmBlockingReasons are the VirtualMachinePrereqReady reasons that stop a VM until someone acts.
+var vmBlockingReasons = map[string]bool{
+	"VirtualMachineClassNotFound":        true,
+	"VirtualMachineClassBindingNotFound": true,
+	"VirtualMachineImageNotFound":        true,
+}
+
+// conditionOrder is the order `kubectl describe tkc` prints the conditions in, as in the
+// walkthrough, with the Ready summary last.
+var conditionOrder = []vmopv1.ConditionType{
+	TanzuKubernetesClusterControlPlaneReadyCondition,
+	TanzuKubernetesClusterNodesHealthyCondition,
+	tkr.TanzuKubernetesClusterReleaseCompatibleCondition,
+	tkr.TanzuKubernetesClusterUpdatesAvailableCondition,
+	TanzuKubernetesClusterReadyCondition,
+}
+
+// machinesPerLine is how many machine names a line of an aggregated message lists before it
+// says "and N more".
+const machinesPerLine = 3
+
+// Blocker is why a machine cannot be made or booted until someone acts.
+type Blocker struct {
+	// Reason is a CamelCase token such as VirtualMachineClassBindingNotFound.
+	Reason string
+	// Message says what is wrong and what to do, naming the class and namespace.
+	Message string
+}
+
+// MachineState is what the status needs to know about one machine the spec asks for.
+type MachineState struct {
+	Name string
+	Pool Pool
+	// Exists says whether the machine's VirtualMachine exists.
+	Exists bool
+	// Healthy says whether its VM is powered on and has an IP address.
+	Healthy bool
+	// Blocked is why the machine is held back; nil when nothing blocks it.
+	Blocked *Blocker
+}
+
+// statusInput is everything the cluster's status is computed from, as plain values, so the
+// computation can be covered by table tests.
+type statusInput struct {
+	ControlPlaneCount int
+	WorkerCount       int
+	// Machines are the machines the spec asks for, control plane first, each pool in index order.
+	Machines []MachineState
+	// Surplus is the number of owned VMs beyond the spec, being removed by a scale down.
+	Surplus int
+	// Deleting says the cluster is being deleted; Remaining VMs are left to delete.
+	Deleting  bool
+	Remaining int
+	// HasRun says the cluster has been running before, so a rollout now is an update.
+	HasRun bool
+	// ReleaseCompatible and UpdatesAvailable are the release conditions (see internal/tkr).
+	ReleaseCompatible vmopv1.Condition
+	UpdatesAvailable  vmopv1.Condition
+}
+
+// clusterStatus is the computed part of a cluster's status.
+type clusterStatus struct {
+	Phase      runv1.TanzuKubernetesClusterPhase
+	Conditions []vmopv1.Condition
+	NodeStatus map[string]runv1.NodeState
+	VMStatus   map[string]runv1.NodeState
+}
+
+// computeStatus is the one place a cluster's status is decided.
+func computeStatus(in statusInput) clusterStatus {
+	out := clusterStatus{Phase: clusterPhase(in)}
+	if in.Deleting {
+		out.Conditions = []vmopv1.Condition{readyCondition(in)}
+		return out
+	}
+	out.Conditions = []vmopv1.Condition{
+		controlPlaneReadyCondition(in.Machines),
+		nodesHealthyCondition(in.ControlPlaneCount, in.WorkerCount, in.Machines),
+		in.ReleaseCompatible,
+		in.UpdatesAvailable,
+		readyCondition(in),
+	}
+	out.NodeStatus, out.VMStatus = nodeStates(in.Machines)
+	return out
+}
+
+// clusterPhase: deleting wins; any blocked machine fails the cluster; running needs every node
+// healthy and no scale down left; otherwise the cluster is creating on its first rollout and
+// updating after it has run.
+func clusterPhase(in statusInput) runv1.TanzuKubernetesClusterPhase {
+	switch {
+	case in.Deleting:
+		return runv1.PhaseDeleting
+	case len(blocked(in.Machines)) > 0:
+		return runv1.PhaseFailed
+	case healthy(in.Machines, "") == len(in.Machines) && in.Surplus == 0:
+		return runv1.PhaseRunning
+	case in.HasRun:
+		return runv1.PhaseUpdating
+	}
+	return runv1.PhaseCreating
+}
+
+// controlPlaneReadyCondition reports the blocked machines, when any, in the walkthrough's form;
+// else whether the control plane nodes are healthy.
+func controlPlaneReadyCondition(machines []MachineState) vmopv1.Condition {
+	if b := blocked(machines); len(b) > 0 {
+		first := b[0]
+		if cp := blockedIn(machines, ControlPlanePool); len(cp) > 0 {
+			first = cp[0]
+		}
+		return conditions.False(TanzuKubernetesClusterControlPlaneReadyCondition, sourceReason(first),
+			vmopv1.ConditionSeverityError, "%s", blockedMessage(b))
+	}
+	total := count(machines, ControlPlanePool)
+	if ok := healthy(machines, ControlPlanePool); ok < total {
+		return conditions.False(TanzuKubernetesClusterControlPlaneReadyCondition,
+			TanzuKubernetesClusterControlPlaneReadyWaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo,
+			"%d/%d Control Plane Node(s) healthy", ok, total)
+	}
+	return conditions.True(TanzuKubernetesClusterControlPlaneReadyCondition)
+}
+
+// nodesHealthyCondition counts healthy nodes against the counts the spec asks for.
+func nodesHealthyCondition(controlPlane, workers int, machines []MachineState) vmopv1.Condition {
+	cp, w := healthy(machines, ControlPlanePool), healthy(machines, WorkersPool)
+	if cp >= controlPlane && w >= workers {
+		return conditions.True(TanzuKubernetesClusterNodesHealthyCondition)
+	}
+	return conditions.False(TanzuKubernetesClusterNodesHealthyCondition,
+		TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo,
+		"%s", nodesMessage(controlPlane, workers, cp, w))
+}
+
+// readyCondition summarises: deletion, then blocked machines, then an unusable release, then
+// nodes still coming up.
+func readyCondition(in statusInput) vmopv1.Condition {
+	if in.Deleting {
+		return conditions.False(TanzuKubernetesClusterReadyCondition, TanzuKubernetesClusterReadyDeletingReason,
+			vmopv1.ConditionSeverityInfo, "waiting for %d VirtualMachine(s) to be deleted", in.Remaining)
+	}
+	if b := blocked(in.Machines); len(b) > 0 {
+		return conditions.False(TanzuKubernetesClusterReadyCondition, sourceReason(b[0]),
+			vmopv1.ConditionSeverityError, "%s", blockedMessage(b))
+	}
+	if rc := in.ReleaseCompatible; rc.Status == corev1.ConditionFalse {
+		return conditions.False(TanzuKubernetesClusterReadyCondition, rc.Reason, rc.Severity, "%s", rc.Message)
+	}
+	cp, w := healthy(in.Machines, ControlPlanePool), healthy(in.Machines, WorkersPool)
+	if cp < in.ControlPlaneCount || w < in.WorkerCount || in.Surplus > 0 {
+		msg := nodesMessage(in.ControlPlaneCount, in.WorkerCount, cp, w)
+		if in.Surplus > 0 {
+			msg += fmt.Sprintf(". Removing %d VirtualMachine(s) after a scale down", in.Surplus)
+		}
+		return conditions.False(TanzuKubernetesClusterReadyCondition,
+			TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo, "%s", msg)
+	}
+	return conditions.True(TanzuKubernetesClusterReadyCondition)
+}
+
+func nodesMessage(controlPlane, workers, cp, w int) string {
+	return fmt.Sprintf("%d/%d Control Plane Node(s) healthy. %d/%d Worker Node(s) healthy", cp, controlPlane, w, workers)
+}
+
+// sourceReason is the aggregated reason naming the machine it comes from, as Cluster API writes it.
+func sourceReason(m MachineState) string {
+	return fmt.Sprintf("%s @ Machine/%s", m.Blocked.Reason, m.Name)
+}
+
+// blockedMessage lists every blocked machine, one line per distinct cause (which names the class
+// and namespace), at most machinesPerLine names a line followed by "and N more".
+func blockedMessage(machines []MachineState) string {
+	type group struct {
+		cause Blocker
+		names []string
+	}
+	var groups []*group
+	byCause := map[Blocker]*group{}
+	for _, m := range machines {
+		g, ok := byCause[*m.Blocked]
+		if !ok {
+			g = &group{cause: *m.Blocked}
+			byCause[*m.Blocked] = g
+			groups = append(groups, g)
+		}
+		g.names = append(g.names, m.Name)
+	}
+	lines := make([]string, 0, len(groups))
+	for _, g := range groups {
+		noun := "Machine"
+		if len(g.names) > 1 {
+			noun = "Machines"
+		}
+		shown := g.names
+		more := ""
+		if len(shown) > machinesPerLine {
+			shown, more = shown[:machinesPerLine], fmt.Sprintf(" and %d more", len(g.names)-machinesPerLine)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s%s: %s: %s", noun, strings.Join(shown, ", "), more, g.cause.Reason, g.cause.Message))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// nodeStates is the nodeStatus and vmStatus maps: ready when healthy, pending until then. With no
+// guest Kubernetes the node is as ready as its VM.
+func nodeStates(machines []MachineState) (nodes, vms map[string]runv1.NodeState) {
+	nodes = make(map[string]runv1.NodeState, len(machines))
+	vms = make(map[string]runv1.NodeState, len(machines))
+	for _, m := range machines {
+		s := runv1.NodeStatePending
+		if m.Healthy {
+			s = runv1.NodeStateReady
+		}
+		nodes[m.Name], vms[m.Name] = s, s
+	}
+	return nodes, vms
+}
+
+// applyStatus writes computed status onto the cluster, keeping each condition's transition time
+// while its status holds, and the walkthrough's condition order. status.version is the
+// Kubernetes version the cluster runs, so it is set when the cluster is running.
+func applyStatus(tkc *runv1.TanzuKubernetesCluster, s clusterStatus, kubernetesVersion string) {
+	st := &tkc.Status
+	st.Phase = s.Phase
+	for _, c := range s.Conditions {
+		conditions.Set(&st.Conditions, c)
+	}
+	rank := func(t vmopv1.ConditionType) int {
+		for i, o := range conditionOrder {
+			if o == t {
+				return i
+			}
+		}
+		return len(conditionOrder)
+	}
+	sort.SliceStable(st.Conditions, func(i, j int) bool { return rank(st.Conditions[i].Type) < rank(st.Conditions[j].Type) })
+	if s.NodeStatus != nil {
+		st.NodeStatus, st.VMStatus = s.NodeStatus, s.VMStatus
+	}
+	if s.Phase == runv1.PhaseRunning && kubernetesVersion != "" {
+		st.Version = kubernetesVersion
+	}
+}
+
+func blocked(machines []MachineState) []MachineState { return blockedIn(machines, "") }
+
+// blockedIn lists the blocked machines of pool ("" for both), in order.
+func blockedIn(machines []MachineState, pool Pool) []MachineState {
+	var out []MachineState
+	for _, m := range machines {
+		if m.Blocked != nil && (pool == "" || m.Pool == pool) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// healthy counts the healthy machines of pool ("" for both).
+func healthy(machines []MachineState, pool Pool) int {
+	n := 0
+	for _, m := range machines {
+		if m.Healthy && (pool == "" || m.Pool == pool) {
+			n++
+		}
+	}
+	return n
+}
+
+func count(machines []MachineState, pool Pool) int {
+	n := 0
+	for _, m := range machines {
+		if m.Pool == pool {
+			n++
+		}
+	}
+	return n
+}
