@@ -116,10 +116,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 				tkc.Status.ObservedGeneration = tkc.Generation
 			}
 		}
-		if tkc.Status.Phase != phase && phase != "" {
-			log.Info("phase changed", "from", phase, "to", tkc.Status.Phase)
+		// A cluster starts creating. The finalizer write that records it and this status may
+		// reach the cache apart, so an empty phase read here is creating, not "no phase".
+		from := phase
+		if from == "" {
+			from = runv1.PhaseCreating
+		}
+		if tkc.Status.Phase != from && tkc.Status.Phase != "" {
+			log.Info("phase changed", "from", from, "to", tkc.Status.Phase)
 			r.Recorder.Eventf(tkc, corev1.EventTypeNormal, PhaseChangedReason,
-				"cluster changes from %s phase to %s phase", phase, tkc.Status.Phase)
+				"cluster changes from %s phase to %s phase", from, tkc.Status.Phase)
 		}
 		reterr = errors.Join(reterr, helper.Patch(ctx, tkc))
 	}()

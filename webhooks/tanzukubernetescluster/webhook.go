@@ -124,6 +124,12 @@ func (v *Validator) validateDistribution(ctx context.Context, dist runv1.Distrib
 	if err := tkr.CheckFullVersion(dist.Version, dist.FullVersion, releases.Items); err != nil {
 		return field.ErrorList{versionFieldError(err)}, nil
 	}
+	if dist.FullVersion == "" {
+		// The defaulter found no release the validator now finds: the cache changed between
+		// them. Admitting it would leave the cluster unpinned.
+		return field.ErrorList{field.Required(distributionPath.Child("fullVersion"),
+			fmt.Sprintf("version %q was not resolved at admission because the releases changed meanwhile; retry", dist.Version))}, nil
+	}
 	return nil, nil
 }
 
