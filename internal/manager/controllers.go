@@ -7,6 +7,8 @@ import (
 
 	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
 	tkrctrl "github.com/vm-service/vm-service/controllers/tanzukubernetesrelease"
+	classctrl "github.com/vm-service/vm-service/controllers/virtualmachineclass"
+	bindingctrl "github.com/vm-service/vm-service/controllers/virtualmachineclassbinding"
 )
 
 // setupWithManager is what every controller and webhook of the product implements.
@@ -20,8 +22,10 @@ type setupWithManager interface {
 func setupControllers(mgr ctrl.Manager, opts Options) error {
 	for name, r := range map[string]setupWithManager{
 		// One entry per controller, e.g. "VirtualMachineClass": &classctrl.Reconciler{...},
-		"TanzuKubernetesRelease": &tkrctrl.Reconciler{Client: mgr.GetClient()},
-		"TanzuKubernetesCluster": &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("tanzukubernetescluster-controller")},
+		"TanzuKubernetesRelease":     &tkrctrl.Reconciler{Client: mgr.GetClient()},
+		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("tanzukubernetescluster-controller")},
+		"VirtualMachineClass":        &classctrl.Reconciler{Client: mgr.GetClient()},
+		"VirtualMachineClassBinding": &bindingctrl.Reconciler{Client: mgr.GetClient()},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s controller: %w", name, err)

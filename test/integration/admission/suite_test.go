@@ -17,6 +17,7 @@ import (
 
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
+	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/testenv"
 )
 
@@ -41,6 +42,8 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(env.Stop)
 	admin = env.Client
 	installPersonas()
+	// Clusters name v1.20.2; the version must resolve to a release to be admitted.
+	Expect(admin.Create(ctx, objects.Release("v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2", "photon-3-k8s-v1.20.2"))).To(Succeed())
 	startManager(enforcement.Deny)
 	DeferCleanup(func() { stopManager() })
 })
