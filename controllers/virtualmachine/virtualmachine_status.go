@@ -12,16 +12,6 @@ import (
 )
 
 const (
-	// VirtualMachinePrereqReadyCondition says whether the class exists, is bound in the VM's
-	// namespace and the image exists.
-	VirtualMachinePrereqReadyCondition vmopv1.ConditionType = "VirtualMachinePrereqReady"
-	// VirtualMachineClassNotFoundReason: no VirtualMachineClass has the VM's className.
-	VirtualMachineClassNotFoundReason = "VirtualMachineClassNotFound"
-	// VirtualMachineClassBindingNotFoundReason: the class is not bound in the VM's namespace.
-	VirtualMachineClassBindingNotFoundReason = "VirtualMachineClassBindingNotFound"
-	// VirtualMachineImageNotFoundReason: no VirtualMachineImage (or library item) has the VM's imageName.
-	VirtualMachineImageNotFoundReason = "VirtualMachineImageNotFound"
-
 	// VirtualMachineProvisionedCondition says whether the VM exists in vSphere as the spec says.
 	VirtualMachineProvisionedCondition vmopv1.ConditionType = "VirtualMachineProvisioned"
 	// VirtualMachineWaitingForPrereqsReason: nothing is made in vSphere until the prerequisites hold.
@@ -43,18 +33,18 @@ const (
 func prereqCondition(d classaccess.Decision, image string, imageFound, created bool) vmopv1.Condition {
 	switch {
 	case !d.Usable() && created:
-		return conditions.False(VirtualMachinePrereqReadyCondition, d.Reason(), vmopv1.ConditionSeverityWarning,
+		return conditions.False(vmopv1.VirtualMachinePrereqReadyCondition, d.Reason(), vmopv1.ConditionSeverityWarning,
 			"%s; the existing VM keeps running unchanged, but no new VM of this class can be made here", d.Message())
 	case !d.Usable():
-		return conditions.False(VirtualMachinePrereqReadyCondition, d.Reason(), vmopv1.ConditionSeverityError, "%s", d.Message())
+		return conditions.False(vmopv1.VirtualMachinePrereqReadyCondition, d.Reason(), vmopv1.ConditionSeverityError, "%s", d.Message())
 	case !imageFound && !created:
 		return imageMissing(image)
 	}
-	return conditions.True(VirtualMachinePrereqReadyCondition)
+	return conditions.True(vmopv1.VirtualMachinePrereqReadyCondition)
 }
 
 func imageMissing(image string) vmopv1.Condition {
-	return conditions.False(VirtualMachinePrereqReadyCondition, VirtualMachineImageNotFoundReason, vmopv1.ConditionSeverityError,
+	return conditions.False(vmopv1.VirtualMachinePrereqReadyCondition, vmopv1.VirtualMachineImageNotFoundReason, vmopv1.ConditionSeverityError,
 		"VirtualMachineImage %q not found; the VM is created once it appears (kubectl get virtualmachineimages lists the images)", image)
 }
 

@@ -28,7 +28,7 @@ func get(vm *vmopv1.VirtualMachine) *vmopv1.VirtualMachine {
 
 // prereq returns the VM's VirtualMachinePrereqReady condition, or an empty one.
 func prereq(vm *vmopv1.VirtualMachine) vmopv1.Condition {
-	if c := conditions.Get(get(vm).Status.Conditions, virtualmachine.VirtualMachinePrereqReadyCondition); c != nil {
+	if c := conditions.Get(get(vm).Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition); c != nil {
 		return *c
 	}
 	return vmopv1.Condition{}
@@ -120,7 +120,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn, storageClass: vsan-d
 		Expect(got.Status.VmIp).To(HavePrefix("192.168.128."))
 		Expect(got.Status.Class.Name).To(Equal(class))
 		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-		Expect(conditions.IsTrue(got.Status.Conditions, virtualmachine.VirtualMachinePrereqReadyCondition)).To(BeTrue())
+		Expect(conditions.IsTrue(got.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition)).To(BeTrue())
 
 		v := inVSphere(vm)
 		Expect(v.MoID).To(Equal(got.Status.UniqueID))
@@ -165,7 +165,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		Expect(err).NotTo(HaveOccurred())
 		Expect(stderr).To(ContainSubstring("Warning: spec.className"))
 
-		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(virtualmachine.VirtualMachineClassBindingNotFoundReason))
+		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(vmopv1.VirtualMachineClassBindingNotFoundReason))
 		c := prereq(vm)
 		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityError))
 		Expect(c.Message).To(ContainSubstring(`VirtualMachineClass %q is not bound in namespace %q`, class, ns))
@@ -180,7 +180,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 	It("says when the class does not exist", func() {
 		vm := objects.VM(ns, "classless", "no-such-class", ubuntu.Name)
 		Expect(k8s.Create(ctx, vm)).To(Succeed())
-		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(virtualmachine.VirtualMachineClassNotFoundReason))
+		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(vmopv1.VirtualMachineClassNotFoundReason))
 		Expect(prereq(vm).Message).To(ContainSubstring(`VirtualMachineClass "no-such-class" does not exist`))
 	})
 
@@ -190,7 +190,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		image := "centos-" + ns
 		vm := objects.VM(ns, "imageless", class, image)
 		Expect(k8s.Create(ctx, vm)).To(Succeed())
-		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(virtualmachine.VirtualMachineImageNotFoundReason))
+		Eventually(func() string { return prereq(vm).Reason }).Should(Equal(vmopv1.VirtualMachineImageNotFoundReason))
 		Expect(prereq(vm).Message).To(ContainSubstring(image))
 
 		Expect(sim.SeedLibrary(ctx, library, ubuntu, vcsimImage(image))).To(Succeed())
@@ -207,7 +207,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 
 		Expect(k8s.Delete(ctx, objects.Binding(ns, class, class))).To(Succeed())
 		Eventually(func() vmopv1.Condition { return prereq(vm) }).Should(And(
-			HaveField("Reason", virtualmachine.VirtualMachineClassBindingNotFoundReason),
+			HaveField("Reason", vmopv1.VirtualMachineClassBindingNotFoundReason),
 			HaveField("Severity", vmopv1.ConditionSeverityWarning),
 			HaveField("Message", ContainSubstring("the existing VM keeps running unchanged")),
 		))

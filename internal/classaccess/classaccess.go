@@ -44,9 +44,9 @@ func (d Decision) Usable() bool { return d.Verdict == Usable }
 func (d Decision) Reason() string {
 	switch d.Verdict {
 	case ClassNotFound:
-		return "VirtualMachineClassNotFound"
+		return vmopv1.VirtualMachineClassNotFoundReason
 	case NotBound:
-		return "VirtualMachineClassBindingNotFound"
+		return vmopv1.VirtualMachineClassBindingNotFoundReason
 	}
 	return ""
 }

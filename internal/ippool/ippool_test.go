@@ -41,7 +41,7 @@ var _ = Describe("Pool", func() {
 		p, err := ippool.New("10.0.0.0/24")
 		Expect(err).NotTo(HaveOccurred())
 		p.Reserve("old", "10.0.0.2")
-		p.Reserve("thief", "10.0.0.2")   // held by old: ignored
+		p.Reserve("thief", "10.0.0.2")    // held by old: ignored
 		p.Reserve("outside", "192.0.2.1") // not in the range: ignored
 		Expect(p.Allocate("new")).To(Equal("10.0.0.3"))
 		Expect(p.Allocate("old")).To(Equal("10.0.0.2"))
