@@ -1,6 +1,9 @@
 package virtualmachine_test
 
 import (
+	"context"
+	"sync"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -8,6 +11,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/controllers/virtualmachine"
 	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -22,20 +26,24 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 		}).Should(Succeed())
 	})
 
-	It("never makes a second vSphere VM when the manager restarts after losing what it wrote", func() {
+	It("never makes a second vSphere VM when the manager stops between the deploy and writing status", func() {
+		deployed := make(chan vsphere.VMState, 1)
+		startManagerWith(func(p vsphere.Provider) vsphere.Provider { return &freezeAfterDeploy{Provider: p, deployed: deployed} })
 		vm := objects.VM(ns, "restarted", class, ubuntu.Name)
 		Expect(k8s.Create(ctx, vm)).To(Succeed())
-		first := poweredOn(vm).Status.UniqueID
+		var state vsphere.VMState
+		Eventually(deployed).Should(Receive(&state))
 
-		stopManager()
+		stopManager() // the frozen reconcile never writes what vSphere made
 		stopManager = func() {}
-		lost := get(vm)
-		lost.Status = vmopv1.VirtualMachineStatus{} // as if the manager died before writing status
-		Expect(k8s.Status().Update(ctx, lost)).To(Succeed())
-		startManager()
-
-		Eventually(func() string { return get(vm).Status.UniqueID }).Should(Equal(first))
+		Expect(get(vm).Status.UniqueID).To(BeEmpty())
 		Expect(vmsNamed(vm.Name)()).To(Equal(1))
+
+		startManager()
+		Expect(poweredOn(vm).Status.UniqueID).To(Equal(state.MoID))
+		Expect(vmsNamed(vm.Name)()).To(Equal(1))
+		Expect(get(vm).Annotations).To(HaveKey(virtualmachine.StaticIPAnnotation))
+		Expect(get(vm).Status.VmIp).To(Equal(get(vm).Annotations[virtualmachine.StaticIPAnnotation]))
 	})
 
 	It("reports an unreachable vCenter, deletes nothing, and recovers by itself when it returns", func() {
@@ -60,3 +68,21 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 		Expect(conditions.IsTrue(get(vm).Status.Conditions, virtualmachine.VirtualMachineProvisionedCondition)).To(BeTrue())
 	})
 })
+
+// freezeAfterDeploy deploys through the real provider once, reports what it made, then hangs
+// until the manager stops, as a manager killed right after the deploy would.
+type freezeAfterDeploy struct {
+	vsphere.Provider
+	deployed chan vsphere.VMState
+	once     sync.Once
+}
+
+func (f *freezeAfterDeploy) EnsureVM(ctx context.Context, spec vsphere.VMSpec) (vsphere.VMState, error) {
+	state, err := f.Provider.EnsureVM(ctx, spec)
+	if err != nil {
+		return state, err
+	}
+	f.once.Do(func() { f.deployed <- state })
+	<-ctx.Done()
+	return vsphere.VMState{}, ctx.Err()
+}

@@ -68,7 +68,10 @@ func startSimulator(addr string) {
 }
 
 // startManager (re)starts the product's manager against the simulator.
-func startManager() {
+func startManager() { startManagerWith(nil) }
+
+// startManagerWith (re)starts the manager with wrap around its vSphere provider (nil: none).
+func startManagerWith(wrap func(vsphere.Provider) vsphere.Provider) {
 	if stopManager != nil {
 		stopManager()
 	}
@@ -76,15 +79,21 @@ func startManager() {
 	password, _ := u.User.Password()
 	username := u.User.Username()
 	u.User = nil
-	var err error
-	_, stopManager, err = env.StartManager(manager.Options{Enforcement: enforcement.Warn, VCenter: &manager.VCenterOptions{
+	vc := &manager.VCenterOptions{
 		Config: vsphere.Config{
 			URL: u.String(), Username: username, Password: password, Insecure: true,
 			Cluster: vcsim.ClusterName, ContentLibrary: library,
 		},
 		ImageSyncInterval: 500 * time.Millisecond,
 		IPPool:            "192.168.128.0/24",
-	}})
+	}
+	if wrap != nil {
+		p, err := vsphere.New(vc.Config)
+		Expect(err).NotTo(HaveOccurred())
+		vc.Provider = wrap(p)
+	}
+	var err error
+	_, stopManager, err = env.StartManager(manager.Options{Enforcement: enforcement.Warn, VCenter: vc})
 	Expect(err).NotTo(HaveOccurred())
 }
 

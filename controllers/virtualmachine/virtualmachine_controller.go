@@ -7,6 +7,8 @@ package virtualmachine
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -60,7 +63,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, time.Minute)
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&vmopv1.VirtualMachine{}).
+		// The controller's own status writes must not wake it: that would cost a vCenter round
+		// trip each; periodic requeues catch drift in vSphere instead.
+		For(&vmopv1.VirtualMachine{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, lifecycleChanged))).
 		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineImage{}, handler.EnqueueRequestsFromMapFunc(r.imageToVirtualMachines), specChanged).
@@ -92,6 +97,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	return r.reconcileNormal(ctx, vm)
 }
+
+// lifecycleChanged passes updates that start a deletion or change finalizers or annotations.
+var lifecycleChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld, e.ObjectNew
+	return !n.GetDeletionTimestamp().Equal(o.GetDeletionTimestamp()) ||
+		!slices.Equal(o.GetFinalizers(), n.GetFinalizers()) ||
+		!maps.Equal(o.GetAnnotations(), n.GetAnnotations())
+}}
 
 // bindingToVirtualMachines re-queues the VMs of the binding's namespace that use its class.
 func (r *Reconciler) bindingToVirtualMachines(ctx context.Context, obj client.Object) []reconcile.Request {

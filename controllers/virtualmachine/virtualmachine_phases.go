@@ -18,8 +18,16 @@ import (
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
-// ipPollInterval is how soon a powered-on VM without an address is looked at again.
-const ipPollInterval = 2 * time.Second
+const (
+	// ipPollInterval is how soon a powered-on VM without an address is looked at again.
+	ipPollInterval = 2 * time.Second
+	// driftInterval is how often a settled VM is compared with vSphere, to notice changes made
+	// there directly (such as a power-off from the vSphere Client).
+	driftInterval = 5 * time.Minute
+)
+
+// StaticIPAnnotation records the address a VM was given from the IP pool, before its deploy.
+const StaticIPAnnotation = "vmoperator.vmware.com/static-ip"
 
 // reconcileNormal checks the prerequisites, then makes vSphere match the spec.
 func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
@@ -34,19 +42,19 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMach
 			return ctrl.Result{}, err
 		}
 	}
-	if !r.setPrereq(vm, prereqCondition(d, vm.Spec.ImageName, imageFound, created)) {
+	// A VM that exists keeps being managed (power, status) whatever happened to its class or
+	// binding: revocation only warns. One that does not exist waits.
+	if !r.setPrereq(vm, prereqCondition(d, vm.Spec.ImageName, imageFound, created)) && !created {
 		vm.Status.Phase = vmopv1.Creating
 		conditions.Set(&vm.Status.Conditions, conditions.False(VirtualMachineProvisionedCondition, VirtualMachineWaitingForPrereqsReason,
-			vmopv1.ConditionSeverityInfo, "waiting for VirtualMachinePrereqReady"))
+			vmopv1.ConditionSeverityInfo, "waiting for %s", vmopv1.VirtualMachinePrereqReadyCondition))
 		return ctrl.Result{}, nil // the binding, class and image watches bring the VM back
 	}
-	if !created && vm.Status.Phase != vmopv1.Creating {
-		// Say Creating before the deploy, which takes a while, so users see it start.
-		vm.Status.Phase = vmopv1.Creating
-		return ctrl.Result{Requeue: true}, nil
+	if !created && !deployStarted(vm) {
+		return r.startDeploy(ctx, vm)
 	}
 
-	spec, err := r.vmSpec(ctx, vm, class)
+	spec, err := r.vmSpec(vm, class)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -69,16 +77,45 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMach
 	if state.PowerState == vmopv1.VirtualMachinePoweredOn && state.IP == "" {
 		return ctrl.Result{RequeueAfter: ipPollInterval}, nil
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: driftInterval}, nil
+}
+
+// startDeploy records, before the slow deploy with side effects in vSphere, that it begins and
+// which address the VM gets, so a manager that restarts midway knows both.
+func (r *Reconciler) startDeploy(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
+	if r.IPs != nil {
+		addr, err := r.address(ctx, vm)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if vm.Annotations == nil {
+			vm.Annotations = map[string]string{}
+		}
+		vm.Annotations[StaticIPAnnotation] = addr
+	}
+	vm.Status.Phase = vmopv1.Creating
+	conditions.Set(&vm.Status.Conditions, conditions.Unknown(VirtualMachineProvisionedCondition, VirtualMachineDeployingReason,
+		"deploying from image %q", vm.Spec.ImageName))
+	return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+}
+
+// deployStarted says whether a deploy may have reached vSphere: everything but waiting on
+// prerequisites means it may have.
+func deployStarted(vm *vmopv1.VirtualMachine) bool {
+	c := conditions.Get(vm.Status.Conditions, VirtualMachineProvisionedCondition)
+	return vm.Status.UniqueID != "" || (c != nil && c.Reason != VirtualMachineWaitingForPrereqsReason)
 }
 
 // reconcileDelete destroys the vSphere VM, then lets the object go.
 func (r *Reconciler) reconcileDelete(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
 	vm.Status.Phase = vmopv1.Deleting
-	if err := r.Provider.DeleteVM(ctx, ref(vm)); err != nil {
+	err := r.Provider.DeleteVM(ctx, ref(vm))
+	if err != nil && !(vsphere.IsUnreachable(err) && !deployStarted(vm)) {
 		r.setProvisioned(vm, provisionError(err))
 		return ctrl.Result{}, fmt.Errorf("delete vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
+	// A VM that never got past its prerequisites has nothing in vSphere: an outage must not
+	// keep it (or the cluster that owns it) from being deleted.
 	if r.IPs != nil {
 		r.IPs.Release(string(vm.UID))
 	}
@@ -116,7 +153,7 @@ func (r *Reconciler) imageExists(ctx context.Context, name string) (bool, error)
 
 // vmSpec is what the provider needs. A VM made before keeps its applied class, whatever the class
 // is now; a new VM takes the class as it is.
-func (r *Reconciler) vmSpec(ctx context.Context, vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMachineClass) (vsphere.VMSpec, error) {
+func (r *Reconciler) vmSpec(vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMachineClass) (vsphere.VMSpec, error) {
 	classSpec := class.Spec
 	if vm.Status.Class != nil {
 		classSpec = vm.Status.Class.Spec
@@ -127,23 +164,18 @@ func (r *Reconciler) vmSpec(ctx context.Context, vm *vmopv1.VirtualMachine, clas
 		Sizing:     vsphere.SizingFromClass(classSpec),
 		PowerState: vm.Spec.PowerState,
 	}
-	if r.IPs != nil {
-		addr, err := r.address(ctx, vm)
-		if err != nil {
-			return spec, err
-		}
+	if addr := vm.Annotations[StaticIPAnnotation]; r.IPs != nil && addr != "" {
 		spec.Network = &vsphere.StaticIP{Address: addr, Netmask: r.IPs.Netmask(), Gateway: r.IPs.Gateway()}
 	}
 	return spec, nil
 }
 
 // address is the VM's static address. The first call after a start reserves every address
-// already in status, so a restarted manager never hands one out twice.
+// already recorded on a VM, so a restarted manager never hands one out twice.
 func (r *Reconciler) address(ctx context.Context, vm *vmopv1.VirtualMachine) (string, error) {
 	if err := r.reserveAddressesInUse(ctx); err != nil {
 		return "", err
 	}
-	r.IPs.Reserve(string(vm.UID), vm.Status.VmIp)
 	return r.IPs.Allocate(string(vm.UID))
 }
 
@@ -158,7 +190,7 @@ func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
 		return fmt.Errorf("read addresses in use: %w", err)
 	}
 	for _, v := range vms.Items {
-		r.IPs.Reserve(string(v.UID), v.Status.VmIp)
+		r.IPs.Reserve(string(v.UID), v.Annotations[StaticIPAnnotation])
 	}
 	r.seeded = true
 	return nil

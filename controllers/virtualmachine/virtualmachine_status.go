@@ -16,6 +16,8 @@ const (
 	VirtualMachineProvisionedCondition vmopv1.ConditionType = "VirtualMachineProvisioned"
 	// VirtualMachineWaitingForPrereqsReason: nothing is made in vSphere until the prerequisites hold.
 	VirtualMachineWaitingForPrereqsReason = "WaitingForPrereqs"
+	// VirtualMachineDeployingReason: the deploy has started and may have reached vSphere.
+	VirtualMachineDeployingReason = "Deploying"
 	// VirtualMachineVCenterUnreachableReason: vCenter could not be reached; the controller retries.
 	VirtualMachineVCenterUnreachableReason = "VCenterUnreachable"
 	// VirtualMachineProvisioningFailedReason: vCenter refused an operation.

@@ -213,7 +213,16 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		))
 		Consistently(inVSphereNow(vm), "2s").Should(And(
 			HaveField("MoID", before.MoID), HaveField("PowerState", "poweredOn"), HaveField("NumCPU", before.NumCPU)))
-		Expect(get(vm).Status.PowerState).To(Equal(vmopv1.VirtualMachinePoweredOn))
+		got := get(vm)
+		Expect(got.Status.Phase).To(Equal(vmopv1.Created))
+		Expect(conditions.IsTrue(got.Status.Conditions, virtualmachine.VirtualMachineProvisionedCondition)).To(BeTrue())
+
+		By("still following the power state: revocation blocks new VMs, not the management of this one")
+		got.Spec.PowerState = vmopv1.VirtualMachinePoweredOff
+		Expect(k8s.Update(ctx, got)).To(Succeed())
+		Eventually(inVSphereNow(vm)).Should(HaveField("PowerState", "poweredOff"))
+		Eventually(func() vmopv1.VirtualMachinePowerState { return get(vm).Status.PowerState }).Should(Equal(vmopv1.VirtualMachinePoweredOff))
+		Expect(get(vm).Status.Phase).To(Equal(vmopv1.Created))
 	})
 
 	It("keeps a running VM's size when its class is edited, and says the class changed", func() {

@@ -62,6 +62,9 @@ type VCenterOptions struct {
 	SyncInterval time.Duration
 	// ImageSyncInterval is how often the content library is read into VirtualMachineImages.
 	ImageSyncInterval time.Duration
+	// Provider, when set, is used instead of the govmomi provider built from Config, for
+	// instance to wrap it.
+	Provider vsphere.Provider
 	// IPPool, a CIDR such as 192.168.128.0/20, gives VMs static addresses through guest
 	// customization, for networks without DHCP; empty leaves addressing to the network.
 	IPPool string
@@ -117,15 +120,21 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 	if opts == nil {
 		return nil
 	}
-	provider, err := vsphere.New(opts.Config)
-	if err != nil {
-		return err
+	provider := opts.Provider
+	if provider == nil {
+		p, err := vsphere.New(opts.Config)
+		if err != nil {
+			return err
+		}
+		provider = p
 	}
 	vmr := &vmctrl.Reconciler{Client: mgr.GetClient(), Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
 	if opts.IPPool != "" {
-		if vmr.IPs, err = ippool.New(opts.IPPool); err != nil {
+		pool, err := ippool.New(opts.IPPool)
+		if err != nil {
 			return err
 		}
+		vmr.IPs = pool
 	}
 	if err := vmr.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up VirtualMachine controller: %w", err)
