@@ -43,12 +43,17 @@ build() {
 	out="$cache/$key/$tool"
 	if [[ ! -x $out ]]; then
 		echo "tools: building $tool $version (cached afterwards in $cache/$key)"
-		local start=$SECONDS tmp
+		local start=$SECONDS tmp ticker status=0
 		tmp=$(mktemp -d "$cache/.build-$tool.XXXXXX")
 		( while sleep 30; do echo "tools:   still building $tool ($((SECONDS - start))s)"; done ) &
-		local ticker=$!
-		trap 'kill $ticker 2>/dev/null || true' RETURN
-		(cd "$moddir" && CGO_ENABLED=0 go build -trimpath -ldflags "$(ldflags_for "$version" "$tool")" -o "$tmp/$tool" "$pkg")
+		ticker=$!
+		(cd "$moddir" && CGO_ENABLED=0 go build -trimpath -ldflags "$(ldflags_for "$version" "$tool")" -o "$tmp/$tool" "$pkg") || status=$?
+		kill "$ticker" 2>/dev/null || true
+		if [[ $status -ne 0 ]]; then
+			rm -rf "$tmp"
+			echo "tools: building $tool failed (exit $status); the messages above say why" >&2
+			exit "$status"
+		fi
 		mkdir -p "$cache/$key"
 		mv "$tmp/$tool" "$out" && rmdir "$tmp"
 		echo "tools: built $tool in $((SECONDS - start))s"

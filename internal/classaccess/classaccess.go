@@ -79,7 +79,7 @@ func Check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 		return d, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
 	default:
 		bindings := &vmopv1.VirtualMachineClassBindingList{}
-		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}); err != nil {
+		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}, client.UnsafeDisableDeepCopy); err != nil {
 			return d, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)
 		}
 		if len(bindings.Items) > 0 {
@@ -95,7 +95,9 @@ func Check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 // BoundClasses lists, sorted and without repeats, the classes bound in namespace.
 func BoundClasses(ctx context.Context, r client.Reader, namespace string) ([]string, error) {
 	bindings := &vmopv1.VirtualMachineClassBindingList{}
-	if err := r.List(ctx, bindings, client.InNamespace(namespace)); err != nil {
+	// Only names are read, so the cache may hand out its own objects instead of copies; that
+	// keeps a refusal cheap in a namespace with many bindings.
+	if err := r.List(ctx, bindings, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list bindings in namespace %q: %w", namespace, err)
 	}
 	seen := map[string]bool{}
