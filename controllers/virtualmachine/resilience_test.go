@@ -28,7 +28,9 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 
 	It("never makes a second vSphere VM when the manager stops between the deploy and writing status", func() {
 		deployed := make(chan vsphere.VMState, 1)
-		startManagerWith(func(p vsphere.Provider) vsphere.Provider { return &freezeAfterDeploy{Provider: p, deployed: deployed} })
+		startManagerWith(func(p vsphere.Provider) vsphere.Provider {
+			return &freezeAfterDeploy{Provider: p, name: "restarted", deployed: deployed}
+		})
 		vm := objects.VM(ns, "restarted", class, ubuntu.Name)
 		Expect(k8s.Create(ctx, vm)).To(Succeed())
 		var state vsphere.VMState
@@ -69,17 +71,19 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 	})
 })
 
-// freezeAfterDeploy deploys through the real provider once, reports what it made, then hangs
-// until the manager stops, as a manager killed right after the deploy would.
+// freezeAfterDeploy deploys the named VM through the real provider, reports what it made, then
+// hangs until the manager stops, as a manager killed right after the deploy would. Other VMs
+// pass through.
 type freezeAfterDeploy struct {
 	vsphere.Provider
+	name     string
 	deployed chan vsphere.VMState
 	once     sync.Once
 }
 
 func (f *freezeAfterDeploy) EnsureVM(ctx context.Context, spec vsphere.VMSpec) (vsphere.VMState, error) {
 	state, err := f.Provider.EnsureVM(ctx, spec)
-	if err != nil {
+	if err != nil || spec.Name != f.name {
 		return state, err
 	}
 	f.once.Do(func() { f.deployed <- state })

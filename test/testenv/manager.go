@@ -4,22 +4,39 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/vm-service/vm-service/internal/manager"
 )
 
-// StartManager runs the product's manager against the control plane, serving the webhooks that
-// WithWebhooks registered, and returns once its cache is synced and its webhooks answer. The
-// returned stop function cancels it and waits for it to exit.
+// managerUser is who the manager runs as: the identity config/rbac grants the generated role to,
+// so every spec that runs the manager also proves that role is enough.
+const managerUser = "system:serviceaccount:vm-service-system:vm-service-controller-manager"
+
+// StartManager runs the product's manager against the control plane, as the manager's service
+// account with only the RBAC of config/rbac/role.yaml, serving the webhooks that WithWebhooks
+// registered. It returns once the cache is synced and the webhooks answer; the returned stop
+// function cancels the manager and waits for it to exit.
 func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
+	cfg, err := e.managerConfig()
+	if err != nil {
+		return nil, nil, err
+	}
 	wio := e.WebhookInstallOptions
 	opts.MetricsAddr, opts.HealthAddr = "0", "0"
 	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
-	mgr, err := manager.New(e.Config, opts)
+	mgr, err := manager.New(cfg, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -45,4 +62,37 @@ func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
 		}
 	}
 	return mgr, stop, nil
+}
+
+// managerConfig grants the generated manager role to the manager's user (once) and returns a
+// client configuration authenticated as that user.
+func (e *Env) managerConfig() (*rest.Config, error) {
+	if e.managerCfg != nil {
+		return e.managerCfg, nil
+	}
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(data, role); err != nil {
+		return nil, fmt.Errorf("read config/rbac/role.yaml: %w", err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: managerUser}},
+	}
+	for _, obj := range []client.Object{role, binding} {
+		if err := e.Client.Create(ctx, obj); err != nil {
+			return nil, fmt.Errorf("grant the manager role: %w", err)
+		}
+	}
+	au, err := e.AddUser(envtest.User{Name: managerUser}, e.Config)
+	if err != nil {
+		return nil, fmt.Errorf("add manager user: %w", err)
+	}
+	e.managerCfg = au.Config()
+	return e.managerCfg, nil
 }

@@ -29,6 +29,7 @@ type Env struct {
 
 	dir        string
 	kubeconfig string
+	managerCfg *rest.Config
 }
 
 // RepoRoot is the checkout this package was compiled from; specs find manifests and tools there.
