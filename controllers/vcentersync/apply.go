@@ -35,8 +35,8 @@ func (s *Syncer) apply(ctx context.Context, want desiredState) error {
 }
 
 // applyNamespaces creates missing Namespaces and deletes the mirrored ones vCenter no longer
-// has. It returns the wanted namespaces that exist and are not terminating, where bindings may
-// be written.
+// has, once they hold no workloads. It returns the wanted namespaces that exist and are not
+// terminating, where bindings may be written.
 func (s *Syncer) applyNamespaces(ctx context.Context, want []string) (sets.Set[string], error) {
 	var list corev1.NamespaceList
 	if err := s.client.List(ctx, &list); err != nil {
@@ -63,16 +63,19 @@ func (s *Syncer) applyNamespaces(ctx context.Context, want []string) (sets.Set[s
 			ready.Insert(name) // ours or an admin's: bindings go in either way
 		}
 	}
-	for _, have := range existing {
-		if isManaged(have) && !wanted.Has(have.Name) && have.DeletionTimestamp == nil {
-			errs = append(errs, s.delete(ctx, kindNamespace, have))
+	for _, name := range sortedKeys(existing) {
+		have := existing[name]
+		if isManaged(have) && !wanted.Has(name) && have.DeletionTimestamp == nil {
+			errs = append(errs, s.deleteEmptyNamespace(ctx, have))
 		}
 	}
+	s.heldNamespaces.rotate()
 	return ready, kerrors.NewAggregate(errs)
 }
 
 // applyClasses creates, updates and deletes mirrored VirtualMachineClasses. A class an admin
-// made (no ManagedLabel) is left alone even when vCenter has a class of the same name.
+// made (no ManagedLabel) is left alone even when vCenter has a class of the same name, and a
+// class VirtualMachines still use is kept until they are gone.
 func (s *Syncer) applyClasses(ctx context.Context, want map[string]*vmopv1.VirtualMachineClass) error {
 	var list vmopv1.VirtualMachineClassList
 	if err := s.client.List(ctx, &list); err != nil {
@@ -91,7 +94,7 @@ func (s *Syncer) applyClasses(ctx context.Context, want map[string]*vmopv1.Virtu
 			}
 		case !wanted:
 			if have.DeletionTimestamp == nil {
-				errs = append(errs, s.delete(ctx, kindClass, have))
+				errs = append(errs, s.deleteUnusedClass(ctx, have))
 			}
 		case !equality.Semantic.DeepEqual(have.Spec, desired.Spec):
 			have.Spec = desired.Spec
@@ -103,6 +106,7 @@ func (s *Syncer) applyClasses(ctx context.Context, want map[string]*vmopv1.Virtu
 			errs = append(errs, s.create(ctx, kindClass, want[name]))
 		}
 	}
+	s.heldClasses.rotate()
 	return kerrors.NewAggregate(errs)
 }
 

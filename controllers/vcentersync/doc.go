@@ -7,7 +7,9 @@
 // creates with ManagedLabel and only updates or deletes objects carrying that label, so objects
 // admins make with kubectl are never touched, even when they are named like a vCenter class.
 // Only a complete, successful read of vCenter may delete anything: when vCenter cannot be
-// reached or a listing fails, the sync deletes nothing and retries at the next interval.
+// reached or a listing fails, the sync deletes nothing and retries at the next interval. Even a
+// complete read never deletes a class VirtualMachines still use, nor a Namespace that still
+// holds VirtualMachines or TanzuKubernetesClusters: those wait until they are unused.
 package vcentersync
 
 // The sync creates Namespaces for vCenter namespaces and deletes the ones it created.
@@ -16,3 +18,9 @@ package vcentersync
 // The sync mirrors vCenter VM classes and their assignments.
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=get;list;watch;create;update;delete
+
+// The sync keeps a class while VirtualMachines use it and a Namespace while it holds
+// VirtualMachines or TanzuKubernetesClusters, and records a Warning event on a Namespace it keeps.
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines,verbs=get;list;watch
+// +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -27,6 +27,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/controllers/vcentersync"
+	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/vcsim"
 )
 
@@ -129,6 +130,18 @@ func (s *switchable) get(context.Context) (vcentersync.Connection, error) { retu
 type runningSyncer struct {
 	*vcentersync.Syncer
 	writes atomic.Int64
+	// deleteHook, when set, answers the Syncer's deletes instead of the API server (nil passes
+	// a delete on), to play admission refusals the spec cannot otherwise time.
+	deleteHook atomic.Pointer[func(client.Object) error]
+}
+
+// interceptDeletes makes hook answer every delete the Syncer sends; nil heals it.
+func (r *runningSyncer) interceptDeletes(hook func(client.Object) error) {
+	if hook == nil {
+		r.deleteHook.Store(nil)
+		return
+	}
+	r.deleteHook.Store(&hook)
 }
 
 // countWrites counts every create, update and delete the Syncer sends, including updates the
@@ -145,6 +158,11 @@ func (r *runningSyncer) countWrites(c client.WithWatch) client.WithWatch {
 		},
 		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 			r.writes.Add(1)
+			if hook := r.deleteHook.Load(); hook != nil {
+				if err := (*hook)(obj); err != nil {
+					return err
+				}
+			}
 			return c.Delete(ctx, obj, opts...)
 		},
 	})
@@ -165,6 +183,8 @@ func runSyncer(conn vcentersync.ConnectionFunc, logger ...logr.Logger) *runningS
 		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
+	// As in main: the Syncer finds the users of a class through the field indexes.
+	Expect(index.Register(ctx, mgr.GetFieldIndexer())).To(Succeed())
 	opts := vcentersync.Options{Connection: conn, Interval: syncInterval, Timeout: 5 * time.Second}
 	if len(logger) > 0 {
 		opts.Logger = logger[0]

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -20,10 +21,16 @@ type Connection struct {
 	URL *url.URL
 	// Username and Password log in to vCenter. They are never logged.
 	Username string
-	Password string
+	Password string `json:"-"`
 	// Insecure skips TLS certificate verification (for simulators and labs only).
 	Insecure bool
 }
+
+var (
+	_ fmt.Stringer   = Connection{}
+	_ fmt.GoStringer = Connection{}
+	_ logr.Marshaler = Connection{}
+)
 
 // ConnectionFunc returns the vCenter connection to use. The Syncer calls it before every sync,
 // so rotated credentials or a moved vCenter take effect at the next interval without a restart.
@@ -51,6 +58,32 @@ func (c Connection) Host() string {
 		return ""
 	}
 	return c.URL.Host
+}
+
+// String describes the connection without its password, so %v and %+v of a Connection, or of
+// a struct holding one, are safe to log.
+func (c Connection) String() string {
+	return fmt.Sprintf("vCenter %s as %q (insecure: %t)", c.redactedURL(), c.Username, c.Insecure)
+}
+
+// GoString keeps the password out of %#v too.
+func (c Connection) GoString() string { return "vcentersync.Connection{" + c.String() + "}" }
+
+// MarshalLog is what logr sinks log for a Connection: every field but the password.
+func (c Connection) MarshalLog() any {
+	return struct {
+		URL      string `json:"url"`
+		Username string `json:"username"`
+		Insecure bool   `json:"insecure"`
+	}{c.redactedURL(), c.Username, c.Insecure}
+}
+
+// redactedURL is the URL without any user info, which may hold a password.
+func (c Connection) redactedURL() string {
+	if c.URL == nil {
+		return ""
+	}
+	return withoutUser(c.URL).String()
 }
 
 func (c Connection) validate() error {

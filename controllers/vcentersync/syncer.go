@@ -11,6 +11,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/vmware/govmomi/vapi/namespace"
 	"github.com/vmware/govmomi/vapi/rest"
+	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -33,6 +34,9 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives the sync's structured logs; ctrl.Log.WithName("vcentersync") when unset.
 	Logger logr.Logger
+	// Recorder records events on the objects the sync keeps instead of deleting. When unset,
+	// SetupWithManager takes the manager's; without either, the log alone says why.
+	Recorder record.EventRecorder
 }
 
 // Status is what the last syncs did, for readiness checks and tests.
@@ -59,6 +63,11 @@ type Syncer struct {
 	interval time.Duration
 	timeout  time.Duration
 	log      logr.Logger
+	recorder record.EventRecorder
+
+	// heldClasses and heldNamespaces are the objects kept while in use, as last reported; only
+	// the sync loop touches them.
+	heldClasses, heldNamespaces holds
 
 	mu     sync.Mutex
 	status Status
@@ -70,7 +79,8 @@ var (
 )
 
 // New builds a Syncer that writes through c. With a manager, pass mgr.GetClient(): reads come
-// from the shared informer cache and writes go to the API server.
+// from the shared informer cache and writes go to the API server. The cache needs the
+// index.VirtualMachineClassName field index, which is how the Syncer finds a class's users.
 func New(c client.Client, opts Options) (*Syncer, error) {
 	if c == nil {
 		return nil, errors.New("vcentersync: a Kubernetes client is required")
@@ -84,6 +94,10 @@ func New(c client.Client, opts Options) (*Syncer, error) {
 		interval: opts.Interval,
 		timeout:  opts.Timeout,
 		log:      opts.Logger,
+		recorder: opts.Recorder,
+
+		heldClasses:    newHolds(),
+		heldNamespaces: newHolds(),
 	}
 	if s.interval <= 0 {
 		s.interval = DefaultInterval
@@ -97,8 +111,12 @@ func New(c client.Client, opts Options) (*Syncer, error) {
 	return s, nil
 }
 
-// SetupWithManager adds the Syncer to mgr; it starts once mgr is the leader.
+// SetupWithManager adds the Syncer to mgr; it starts once mgr is the leader. Without a
+// Recorder in Options, the Syncer records events with the manager's.
 func (s *Syncer) SetupWithManager(mgr ctrl.Manager) error {
+	if s.recorder == nil {
+		s.recorder = mgr.GetEventRecorderFor("vcenter-sync")
+	}
 	if err := mgr.Add(s); err != nil {
 		return fmt.Errorf("add vCenter sync to manager: %w", err)
 	}
