@@ -108,6 +108,8 @@ type VirtualMachineClassStatus struct {
 // +kubebuilder:printcolumn:name="CPU",type="string",JSONPath=".spec.hardware.cpus"
 // +kubebuilder:printcolumn:name="Memory",type="string",JSONPath=".spec.hardware.memory"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+// +kubebuilder:printcolumn:name="VGPUDevicesProfileNames",type="string",priority=1,JSONPath=".spec.hardware.devices.vgpuDevices[*].profileName"
+// +kubebuilder:printcolumn:name="PassthroughDeviceIDs",type="string",priority=1,JSONPath=".spec.hardware.devices.dynamicDirectPathIODevices[*].deviceID"
 // +kubebuilder:printcolumn:name="Reserved-CPU",type="string",priority=1,JSONPath=".spec.policies.resources.requests.cpu"
 // +kubebuilder:printcolumn:name="Reserved-Memory",type="string",priority=1,JSONPath=".spec.policies.resources.requests.memory"
 // +kubebuilder:printcolumn:name="Bound-In",type="string",priority=1,JSONPath=".status.namespaces"

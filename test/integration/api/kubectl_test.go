@@ -6,7 +6,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -52,6 +54,17 @@ var _ = Describe("kubectl", func() {
 		Expect(k8s.Create(ctx, objects.VM(ns, "columns-vm", "guaranteed-small", "ubuntu"))).To(Succeed())
 		Expect(header("vm", "-n", ns)).To(Equal([]string{"NAME", "POWERSTATE", "AGE"}))
 		Expect(header("vm", "-n", ns, "-o", "wide")).To(Equal([]string{"NAME", "POWERSTATE", "CLASS", "IMAGE", "PRIMARY-IP", "AGE"}))
+
+		img := &vmopv1.VirtualMachineImage{ObjectMeta: metav1.ObjectMeta{Name: "columns-image"}, Spec: vmopv1.VirtualMachineImageSpec{Type: "ovf"}}
+		Expect(k8s.Create(ctx, img)).To(Succeed())
+		DeferCleanup(k8s.Delete, ctx, img)
+		Expect(header("vmimage")).To(Equal([]string{"NAME", "VERSION", "OSTYPE", "FORMAT", "AGE"}))
+		Expect(header("vmimage", "-o", "wide")).To(Equal([]string{"NAME", "VERSION", "OSTYPE", "FORMAT", "IMAGESUPPORTED", "AGE"}))
+		wide := objects.GuaranteedClass("kubectl-wide", 2, "4Gi")
+		Expect(k8s.Create(ctx, wide)).To(Succeed())
+		DeferCleanup(k8s.Delete, ctx, wide)
+		Expect(header("vmclass", "-o", "wide")).To(Equal([]string{"NAME", "CPU", "MEMORY", "AGE", "VGPUDEVICESPROFILENAMES",
+			"PASSTHROUGHDEVICEIDS", "RESERVED-CPU", "RESERVED-MEMORY", "BOUND-IN"}))
 
 		tkr := objects.Release("v1.21.6+vmware.1-tkg.1.b3d708a", "v1.21.6", "photon")
 		Expect(k8s.Create(ctx, tkr)).To(Succeed())
