@@ -3,17 +3,18 @@ package tanzukubernetescluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -46,9 +47,10 @@ type Reconciler struct {
 	Recorder record.EventRecorder
 }
 
-// SetupWithManager watches clusters, the VMs they own, and what decides whether a VM may be
-// made: bindings and classes (through the ClusterClassNames index, so a binding re-queues only
-// the clusters of its namespace that use its class) and releases.
+// SetupWithManager watches clusters, the VMs they own, VMs they do not own that appear or go
+// under a machine's name, and what decides whether a VM may be made: bindings and classes
+// (through the ClusterClassNames index, so a binding re-queues only the clusters of its
+// namespace that use its class) and releases (through the ClusterReleaseMinor index).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil || r.Recorder == nil {
 		return errors.New("tanzukubernetescluster reconciler needs a client and an event recorder")
@@ -57,6 +59,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&runv1.TanzuKubernetesCluster{}).
 		Owns(&vmopv1.VirtualMachine{}).
+		Watches(&vmopv1.VirtualMachine{}, handler.EnqueueRequestsFromMapFunc(r.virtualMachineToClusters), builder.WithPredicates(notOwnedByCluster)).
 		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToClusters), specChanged).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToClusters), specChanged).
 		Watches(&runv1.TanzuKubernetesRelease{}, handler.EnqueueRequestsFromMapFunc(r.releaseToClusters), specChanged).
@@ -199,34 +202,47 @@ func (r *Reconciler) classToClusters(ctx context.Context, obj client.Object) []r
 	return r.clusters(ctx, client.MatchingFields{index.ClusterClassNames: obj.GetName()})
 }
 
-// releaseToClusters re-queues the clusters a release can matter to: those on the same Kubernetes
-// minor, whose UpdatesAvailable it may change or whose release it is, and those still without a
-// release. There is no index on the
-// release a cluster uses, so this lists the clusters; releases change rarely.
+// notOwnedByCluster passes the creation and deletion of VMs no cluster controls (Owns covers the
+// others): only those can take a machine's name or free it.
+var notOwnedByCluster = predicate.Funcs{
+	CreateFunc:  func(e event.CreateEvent) bool { return !controlledByCluster(e.Object) },
+	DeleteFunc:  func(e event.DeleteEvent) bool { return !controlledByCluster(e.Object) },
+	UpdateFunc:  func(event.UpdateEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+func controlledByCluster(obj client.Object) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.Kind == "TanzuKubernetesCluster" && ref.APIVersion == runv1.GroupVersion.String()
+}
+
+// virtualMachineToClusters re-queues the cluster whose machine name a VM it does not control
+// has taken or freed, so a MachineNameTaken block appears, and clears, without waiting. The
+// cluster is named by the VM's name; no lookup is needed, and a cluster that does not exist is
+// a no-op reconcile.
+func (r *Reconciler) virtualMachineToClusters(_ context.Context, obj client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	for _, name := range clustersOfMachineName(obj.GetName()) {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
+	}
+	return reqs
+}
+
+// releaseToClusters re-queues the clusters a release can matter to, through the
+// ClusterReleaseMinor index: those on the release's Kubernetes minor, whose UpdatesAvailable it
+// may change or whose release it is, and those still without a release, which may now resolve.
 func (r *Reconciler) releaseToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
 	rel, ok := obj.(*runv1.TanzuKubernetesRelease)
 	if !ok {
 		return nil
 	}
-	v, err := tkr.Parse(tkr.VersionOf(rel))
-	if err != nil {
+	minor := index.ReleaseMinor(tkr.VersionOf(rel))
+	if minor == index.UnresolvedRelease {
+		// A release whose version does not parse can be no cluster's release.
 		return nil
 	}
-	minor := fmt.Sprintf("v%d.%d", v.Major(), v.Minor())
-	clusters := &runv1.TanzuKubernetesClusterList{}
-	if err := r.Client.List(ctx, clusters); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "list TanzuKubernetesClusters to re-queue")
-		return nil
-	}
-	var reqs []reconcile.Request
-	for _, c := range clusters.Items {
-		d := c.Spec.Distribution
-		// A cluster without a resolved release waits for any release.
-		if d.FullVersion == "" || tkr.Matches(minor, d.FullVersion) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
-		}
-	}
-	return reqs
+	return append(r.clusters(ctx, client.MatchingFields{index.ClusterReleaseMinor: minor}),
+		r.clusters(ctx, client.MatchingFields{index.ClusterReleaseMinor: index.UnresolvedRelease})...)
 }
 
 func (r *Reconciler) clusters(ctx context.Context, opts ...client.ListOption) []reconcile.Request {

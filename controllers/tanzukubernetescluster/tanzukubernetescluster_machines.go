@@ -3,6 +3,7 @@ package tanzukubernetescluster
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"regexp"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -79,6 +80,24 @@ func MachineNames(cluster string, uid types.UID, pool Pool, count int) []string 
 		}
 	}
 	return names
+}
+
+// machineNameShapes match the names MachineNames makes; the first group is the cluster's name.
+var machineNameShapes = []*regexp.Regexp{
+	regexp.MustCompile(`^(.+)-control-plane-[a-z0-9]{5}$`),
+	regexp.MustCompile(`^(.+)-workers-[a-z0-9]{5}-[a-z0-9]{9}-[a-z0-9]{5}$`),
+}
+
+// clustersOfMachineName inverts MachineNames as far as a name allows: the clusters that a VM of
+// that name could be a machine of, by its shape alone (the suffixes need the cluster's UID).
+func clustersOfMachineName(name string) []string {
+	var clusters []string
+	for _, shape := range machineNameShapes {
+		if m := shape.FindStringSubmatch(name); m != nil {
+			clusters = append(clusters, m[1])
+		}
+	}
+	return clusters
 }
 
 // poolSettings is the pool's part of the cluster spec.

@@ -85,7 +85,7 @@ func observe(name string, pool Pool, vm *vmopv1.VirtualMachine) MachineState {
 	}
 	m.Exists = true
 	m.Healthy = vm.DeletionTimestamp.IsZero() && vm.Status.PowerState == vmopv1.VirtualMachinePoweredOn && vm.Status.VmIp != ""
-	if c := conditions.Get(vm.Status.Conditions, vmPrereqReadyCondition); !m.Healthy && c != nil &&
+	if c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition); !m.Healthy && c != nil &&
 		c.Status == corev1.ConditionFalse && vmBlockingReasons[c.Reason] {
 		m.Blocked = &Blocker{Reason: c.Reason, Message: c.Message}
 	}
@@ -125,8 +125,13 @@ func (r *Reconciler) createMachines(ctx context.Context, s *scope) (ctrl.Result,
 			m.Blocked = &Blocker{Reason: d.Reason(), Message: d.Message()}
 			continue
 		}
-		if err := r.createVM(ctx, s, m.Name, m.Pool, settings); err != nil {
+		taken, err := r.createVM(ctx, s, m.Name, m.Pool, settings)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if taken != nil {
+			m.Blocked = taken
 			continue
 		}
 		m.Exists = true
@@ -134,9 +139,9 @@ func (r *Reconciler) createMachines(ctx context.Context, s *scope) (ctrl.Result,
 	return ctrl.Result{}, errors.Join(errs...)
 }
 
-// createVM makes one machine's VM, owned by the cluster. The name is deterministic, so a VM the
-// cache has not shown yet is simply found to exist.
-func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool Pool, settings runv1.TopologySettings) error {
+// createVM makes one machine's VM, owned by the cluster. When a VM of that name exists already,
+// existingVM decides whether it is the cluster's; the Blocker it returns says why not.
+func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool Pool, settings runv1.TopologySettings) (*Blocker, error) {
 	tkc := s.cluster
 	vm := &vmopv1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{
@@ -152,14 +157,51 @@ func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool P
 		},
 	}
 	if err := controllerutil.SetControllerReference(tkc, vm, r.Client.Scheme()); err != nil {
-		return fmt.Errorf("own VirtualMachine %s: %w", name, err)
+		return nil, fmt.Errorf("own VirtualMachine %s: %w", name, err)
 	}
-	if err := r.Client.Create(ctx, vm); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create VirtualMachine %s of pool %s: %w", name, pool, err)
+	err := r.Client.Create(ctx, vm)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return r.existingVM(ctx, s, name)
+	case err != nil:
+		return nil, fmt.Errorf("create VirtualMachine %s of pool %s: %w", name, pool, err)
 	}
 	s.vms[name] = vm
 	s.log.Info("created VirtualMachine", "vm", name, "pool", pool, "class", settings.Class)
-	return nil
+	return nil, nil
+}
+
+// existingVM looks at a VM that has a machine's name but that observeMachines did not find to be
+// the cluster's. Names are deterministic, so it may be the cluster's own VM from an earlier
+// reconcile that the cache does not show yet; its event re-queues the cluster. A VM the cluster
+// does not control is never adopted, changed or deleted: the machine is blocked, saying whose
+// VM has the name, instead of the cluster waiting in creating for a VM that never comes.
+func (r *Reconciler) existingVM(ctx context.Context, s *scope, name string) (*Blocker, error) {
+	vm := &vmopv1.VirtualMachine{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: s.cluster.Namespace, Name: name}, vm)
+	switch {
+	case apierrors.IsNotFound(err):
+		// Not in the cache yet. Its create event re-queues the cluster: through Owns when it is
+		// the cluster's, through virtualMachineToClusters when it is not.
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read VirtualMachine %s, which already exists: %w", name, err)
+	case !metav1.IsControlledBy(vm, s.cluster):
+		s.log.Info("machine name taken by a VirtualMachine the cluster does not control", "vm", name)
+		return &Blocker{Reason: TanzuKubernetesClusterMachineNameTakenReason, Message: nameTakenMessage(vm)}, nil
+	}
+	s.vms[name] = vm
+	return nil, nil
+}
+
+// nameTakenMessage says which VM holds a machine's name, who controls it, and what to do.
+func nameTakenMessage(vm *vmopv1.VirtualMachine) string {
+	holder := "no controller"
+	if ref := metav1.GetControllerOf(vm); ref != nil {
+		holder = fmt.Sprintf("controller %s/%s", ref.Kind, ref.Name)
+	}
+	return fmt.Sprintf("VirtualMachine %q in namespace %q has this machine's name and is not controlled by this cluster (%s); "+
+		"delete it, or recreate it under another name, so the cluster can create its machine", vm.Name, vm.Namespace, holder)
 }
 
 // scaleDown deletes the owned VMs the spec no longer asks for: the highest indexes of a pool

@@ -43,17 +43,21 @@ const (
 
 	// TanzuKubernetesClusterReadyDeletingReason: the cluster's VMs are being deleted.
 	TanzuKubernetesClusterReadyDeletingReason = "Deleting"
+
+	// TanzuKubernetesClusterMachineNameTakenReason blocks a machine whose name a VirtualMachine
+	// the cluster does not control already has: the cluster cannot make that machine, and must
+	// not adopt or delete someone else's VM, until a person deletes or recreates it under
+	// another name.
+	TanzuKubernetesClusterMachineNameTakenReason = "MachineNameTaken"
 )
 
-// vmPrereqReadyCondition is the VirtualMachine controller's condition saying whether the VM's
-// class, its binding and its image are there; a VM that it holds back is a blocked machine.
-const vmPrereqReadyCondition vmopv1.ConditionType = "VirtualMachinePrereqReady"
-
-// vmBlockingReasons are the VirtualMachinePrereqReady reasons that stop a VM until someone acts.
+// vmBlockingReasons are the VirtualMachine controller's VirtualMachinePrereqReady reasons that
+// stop a VM until someone acts (its class, binding or image is missing); a VM held back for one
+// of them is a blocked machine.
 var vmBlockingReasons = map[string]bool{
-	"VirtualMachineClassNotFound":        true,
-	"VirtualMachineClassBindingNotFound": true,
-	"VirtualMachineImageNotFound":        true,
+	vmopv1.VirtualMachineClassNotFoundReason:        true,
+	vmopv1.VirtualMachineClassBindingNotFoundReason: true,
+	vmopv1.VirtualMachineImageNotFoundReason:        true,
 }
 
 // conditionOrder is the order `kubectl describe tkc` prints the conditions in, as in the

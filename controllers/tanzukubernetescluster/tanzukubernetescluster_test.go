@@ -17,7 +17,6 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
 	"github.com/vm-service/vm-service/internal/conditions"
-	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/testenv"
 )
@@ -187,13 +186,11 @@ var _ = Describe("Machines", func() {
 	})
 })
 
-var _ = Describe("In Deny mode", Ordered, func() {
-	BeforeAll(func() {
-		startManager(enforcement.Deny)
-		DeferCleanup(startManager, enforcement.Warn)
-	})
-
-	It("blocks scale-out after a binding is revoked, keeps the existing VMs, and recovers once it is back", func() {
+// The suite runs in Warn mode, where a scale-out after revocation is admitted with a warning and
+// the controller is the one that stops it; in Deny mode admission refuses it (see
+// test/integration/admission).
+var _ = Describe("Revocation", func() {
+	It("warns on scale-out after a binding is revoked, keeps the existing VMs, blocks the new ones, and recovers once it is back", func() {
 		ns := newNamespace()
 		bind(ns, "guaranteed-medium", "best-effort-medium")
 		tkc := objects.Cluster(ns, "revoked", "guaranteed-medium", "best-effort-medium")
@@ -207,14 +204,26 @@ var _ = Describe("In Deny mode", Ordered, func() {
 		Consistently(vmNames(ns)).WithTimeout(time.Second).Should(ConsistOf(before), "revocation never destroys")
 		Expect(phase(ns, "revoked")()).To(Equal(runv1.PhaseRunning))
 
-		By("scaling out: admitted, since the classes did not change, but blocked")
-		tkc = updateCluster(ns, "revoked", func(c *runv1.TanzuKubernetesCluster) {
-			c.Spec.Topology.ControlPlane.Count, c.Spec.Topology.Workers.Count = 3, 3
-		})
+		By("scaling out: admitted with a warning for each grown pool, since the mode is Warn")
+		scaleOut := []string{"patch", "tkc", "revoked", "-n", ns, "--type=merge",
+			"-p", `{"spec":{"topology":{"controlPlane":{"count":3},"workers":{"count":3}}}}`}
+		// A server-side dry run waits, with no effect, for the webhook's cache to see the revocation.
+		Eventually(func() string {
+			_, stderr, _ := env.Kubectl(ctx, append(scaleOut, "--dry-run=server")...)
+			return stderr
+		}).Should(ContainSubstring("Warning:"))
+		_, stderr, err := env.Kubectl(ctx, scaleOut...)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(oneLine(stderr)).To(And(
+			ContainSubstring(`Warning: spec.topology.controlPlane.class: Invalid value: "guaranteed-medium": VirtualMachineClass "guaranteed-medium" is not bound in namespace "%s"`, ns),
+			ContainSubstring(`Warning: spec.topology.workers.class: Invalid value: "best-effort-medium": VirtualMachineClass "best-effort-medium" is not bound in namespace "%s"`, ns),
+		))
+
+		By("the controller blocking the new machines")
 		Eventually(phase(ns, "revoked")).Should(Equal(runv1.PhaseFailed))
 		Expect(vmNames(ns)()).To(ConsistOf(before))
-		cp := tkcctrl.MachineNames("revoked", tkc.UID, tkcctrl.ControlPlanePool, 3)
 		tkc = cluster(ns, "revoked")
+		cp := tkcctrl.MachineNames("revoked", tkc.UID, tkcctrl.ControlPlanePool, 3)
 		c := conditions.Get(tkc.Status.Conditions, "ControlPlaneReady")
 		Expect(c).NotTo(BeNil())
 		Expect(c.Reason).To(Equal("VirtualMachineClassBindingNotFound @ Machine/" + cp[1]))
@@ -227,6 +236,50 @@ var _ = Describe("In Deny mode", Ordered, func() {
 		bind(ns, "guaranteed-medium", "best-effort-medium")
 		Eventually(phase(ns, "revoked")).Should(Equal(runv1.PhaseUpdating))
 		runningWithReadyVMs(ns, "revoked", 6)
+	})
+})
+
+var _ = Describe("A machine name taken by a VM the cluster does not control", func() {
+	It("blocks that machine naming the VM, leaves the VM alone, and makes the machine once the VM is gone", func() {
+		ns := newNamespace()
+		tkc := objects.Cluster(ns, "squatted", "guaranteed-medium", "best-effort-medium")
+		tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 1
+		By("creating the cluster before its classes are bound, so its names are known before any VM is made")
+		createCluster(tkc)
+		Eventually(phase(ns, "squatted")).Should(Equal(runv1.PhaseFailed))
+		name := tkcctrl.MachineNames("squatted", cluster(ns, "squatted").UID, tkcctrl.ControlPlanePool, 1)[0]
+		squatter := objects.VM(ns, name, "guaranteed-medium", "someone-elses-image")
+		Expect(admin.Create(ctx, squatter)).To(Succeed())
+
+		By("binding the classes: the worker is made, the control plane machine is blocked")
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		Eventually(func() string {
+			c := conditions.Get(cluster(ns, "squatted").Status.Conditions, "ControlPlaneReady")
+			if c == nil {
+				return ""
+			}
+			return c.Reason
+		}).Should(Equal("MachineNameTaken @ Machine/" + name))
+		tkc = cluster(ns, "squatted")
+		Expect(tkc.Status.Phase).To(Equal(runv1.PhaseFailed))
+		Expect(conditions.Get(tkc.Status.Conditions, "ControlPlaneReady").Message).To(And(
+			ContainSubstring(`Machine %s: MachineNameTaken: VirtualMachine "%s" in namespace "%s" has this machine's name and is not controlled by this cluster (no controller)`, name, name, ns),
+			ContainSubstring("delete it, or recreate it under another name"),
+		))
+		Expect(conditions.Get(tkc.Status.Conditions, "Ready").Reason).To(Equal("MachineNameTaken @ Machine/" + name))
+		Expect(tkc.Status.NodeStatus).To(HaveKeyWithValue(name, runv1.NodeStatePending))
+		Eventually(vmNames(ns)).Should(HaveLen(2))
+		Expect(admin.Get(ctx, client.ObjectKeyFromObject(squatter), squatter)).To(Succeed())
+		Expect(squatter.OwnerReferences).To(BeEmpty(), "the cluster never adopts a VM it did not make")
+		Expect(squatter.Spec.ImageName).To(Equal("someone-elses-image"))
+
+		By("deleting the VM that took the name: the cluster makes its machine and runs")
+		Expect(admin.Delete(ctx, squatter)).To(Succeed())
+		Eventually(func() bool {
+			vm := &vmopv1.VirtualMachine{}
+			return admin.Get(ctx, client.ObjectKeyFromObject(squatter), vm) == nil && metav1IsControlledBy(vm, cluster(ns, "squatted"))
+		}).Should(BeTrue())
+		runningWithReadyVMs(ns, "squatted", 2)
 	})
 })
 

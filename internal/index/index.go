@@ -10,6 +10,7 @@ import (
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/tkr"
 )
 
 const (
@@ -21,7 +22,15 @@ const (
 	VirtualMachineImageName = "spec.imageName"
 	// ClusterClassNames indexes TanzuKubernetesClusters by every class their topology uses.
 	ClusterClassNames = "spec.topology.classes"
+	// ClusterReleaseMinor indexes TanzuKubernetesClusters by the Kubernetes minor of their
+	// release (spec.distribution.fullVersion), such as v1.20, as ReleaseMinor spells it: a
+	// release event concerns only the clusters of its minor and those still unresolved.
+	ClusterReleaseMinor = "spec.distribution.releaseMinor"
 )
+
+// UnresolvedRelease is the ClusterReleaseMinor value of a cluster whose fullVersion is empty or
+// does not parse: such a cluster waits for any release, so every release event looks it up.
+const UnresolvedRelease = "unresolved"
 
 // Index is one field index: the objects it covers, its field name and how values are read.
 type Index struct {
@@ -37,6 +46,7 @@ func All() []Index {
 		{&vmopv1.VirtualMachine{}, VirtualMachineClassName, virtualMachineClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineImageName, virtualMachineImageName},
 		{&runv1.TanzuKubernetesCluster{}, ClusterClassNames, clusterClassNames},
+		{&runv1.TanzuKubernetesCluster{}, ClusterReleaseMinor, clusterReleaseMinor},
 	}
 }
 
@@ -69,6 +79,21 @@ func clusterClassNames(obj client.Object) []string {
 		return nonEmpty(cp)
 	}
 	return append(nonEmpty(cp), nonEmpty(workers)...)
+}
+
+func clusterReleaseMinor(obj client.Object) []string {
+	return []string{ReleaseMinor(obj.(*runv1.TanzuKubernetesCluster).Spec.Distribution.FullVersion)}
+}
+
+// ReleaseMinor is the ClusterReleaseMinor value of a release version: "v<major>.<minor>", or
+// UnresolvedRelease when the version does not parse. Both the index and its readers use it, so
+// the two spellings cannot drift apart.
+func ReleaseMinor(version string) string {
+	v, err := tkr.Parse(version)
+	if err != nil {
+		return UnresolvedRelease
+	}
+	return fmt.Sprintf("v%d.%d", v.Major(), v.Minor())
 }
 
 func nonEmpty(s string) []string {

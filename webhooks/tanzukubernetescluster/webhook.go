@@ -48,9 +48,10 @@ func (v *Validator) ValidateCreate(ctx context.Context, tkc *runv1.TanzuKubernet
 	return v.validate(ctx, nil, tkc)
 }
 
-// ValidateUpdate checks both pools, each class that changed and the distribution when it changed:
-// a class whose binding was revoked, or a release deleted, after admission must not block
-// unrelated edits such as scaling down.
+// ValidateUpdate checks both pools, the class of each pool whose class changed or that scales
+// out, and the distribution when it changed: a class whose binding was revoked, or a release
+// deleted, after admission must not block unrelated edits such as scaling down, but a scale-out
+// would make new VMs of that class, which revocation forbids.
 func (v *Validator) ValidateUpdate(ctx context.Context, old, tkc *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
 	return v.validate(ctx, old, tkc)
 }
@@ -88,7 +89,7 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 			f.Invalid = append(f.Invalid, field.Required(path.Child("class"), "name a VirtualMachineClass bound in this namespace"))
 			continue
 		}
-		if p.was != nil && p.was.Class == p.pool.Class {
+		if !needsClassCheck(p.was, p.pool) {
 			continue
 		}
 		if err := v.CheckClass(ctx, tkc.Namespace, p.pool.Class, path.Child("class"), &f); err != nil {
@@ -104,6 +105,13 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 		f.Invalid = append(f.Invalid, errs...)
 	}
 	return v.Mode.Answer(gk, tkc.Name, f)
+}
+
+// needsClassCheck says whether admission must check a pool's class: always on create (was is
+// nil), and on update when the class changed or the pool grows, since either makes new VMs of
+// the class. An unchanged or shrinking pool makes none, so a revoked binding does not block it.
+func needsClassCheck(was, pool *runv1.TopologySettings) bool {
+	return was == nil || was.Class != pool.Class || pool.Count > was.Count
 }
 
 // validateDistribution requires the hint to resolve to a release and fullVersion (filled in by

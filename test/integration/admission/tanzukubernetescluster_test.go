@@ -7,7 +7,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/testenv"
 )
@@ -69,11 +72,38 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 		createdEventually(admin, tkc)
 		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
 
-		tkc.Spec.Topology.Workers.Count = 2
-		Expect(admin.Update(ctx, tkc)).To(Succeed())
+		// The cluster controller writes the cluster too, so updates retry on conflicts.
+		Expect(changeCluster(ns, "scaled", func(c *runv1.TanzuKubernetesCluster) { c.Spec.Topology.Workers.Count = 2 })).To(Succeed())
 
-		tkc.Spec.Topology.ControlPlane.Class = "best-effort-medium"
-		Eventually(func() error { return admin.Update(ctx, tkc) }).Should(MatchError(ContainSubstring(`"best-effort-medium" is not bound`)))
+		toRevoked := func(c *runv1.TanzuKubernetesCluster) { c.Spec.Topology.ControlPlane.Class = "best-effort-medium" }
+		// A dry run waits, with no effect, for the webhook's cache to see the binding gone.
+		Eventually(func() error { return changeCluster(ns, "scaled", toRevoked, client.DryRunAll) }).Should(HaveOccurred())
+		Expect(changeCluster(ns, "scaled", toRevoked)).To(MatchError(ContainSubstring(`"best-effort-medium" is not bound`)))
+	})
+
+	It("refuses scaling out a pool whose class lost its binding, naming the class, the namespace and the bound classes", func() {
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		tkc := objects.Cluster(ns, "scale-out", "guaranteed-medium", "best-effort-medium")
+		tkc.Spec.Topology.ControlPlane.Count = 1
+		createdEventually(admin, tkc)
+		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
+
+		By("growing both pools: only the workers' class is refused, since only its binding is gone")
+		grow := func(c *runv1.TanzuKubernetesCluster) {
+			c.Spec.Topology.ControlPlane.Count, c.Spec.Topology.Workers.Count = 3, 6
+		}
+		// A dry run waits, with no effect, for the webhook's cache to see the binding gone.
+		Eventually(func() error { return changeCluster(ns, "scale-out", grow, client.DryRunAll) }).Should(HaveOccurred())
+		err := changeCluster(ns, "scale-out", grow)
+		Expect(causes(err)).To(ConsistOf("spec.topology.workers.class"))
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring(`spec.topology.workers.class: Invalid value: "best-effort-medium": VirtualMachineClass "best-effort-medium" is not bound in namespace "%s" (bound here: guaranteed-large, guaranteed-medium)`, ns))
+		Expect(admin.Get(ctx, objectKey(ns, "scale-out"), tkc)).To(Succeed())
+		Expect(tkc.Spec.Topology.Workers.Count).To(BeEquivalentTo(5), "the refused scale-out left the cluster as it was")
+
+		By("growing only the control plane, whose class is still bound, and then shrinking the workers")
+		Expect(changeCluster(ns, "scale-out", func(c *runv1.TanzuKubernetesCluster) { c.Spec.Topology.ControlPlane.Count = 3 })).To(Succeed())
+		Expect(changeCluster(ns, "scale-out", func(c *runv1.TanzuKubernetesCluster) { c.Spec.Topology.Workers.Count = 4 })).To(Succeed())
 	})
 
 	It("refuses a cluster without a storage class even when the schema is bypassed by an empty string", func() {
@@ -84,3 +114,16 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 		Expect(err.Error()).To(ContainSubstring("spec.topology.workers.storageClass"))
 	})
 })
+
+// changeCluster applies change to the latest version of the cluster and updates it, retrying
+// only on conflicts with the controller's writes, and returns the admission answer.
+func changeCluster(ns, name string, change func(*runv1.TanzuKubernetesCluster), opts ...client.UpdateOption) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		tkc := &runv1.TanzuKubernetesCluster{}
+		if err := admin.Get(ctx, objectKey(ns, name), tkc); err != nil {
+			return err
+		}
+		change(tkc)
+		return admin.Update(ctx, tkc, opts...)
+	})
+}
