@@ -30,14 +30,30 @@ type Simulator struct {
 }
 
 // Start creates a VPX inventory (one datacenter, a cluster of hosts, a datastore) and serves it
-// on a loopback TLS port.
+// on a free loopback TLS port.
 func Start() (*Simulator, error) {
+	return StartOn("")
+}
+
+// StartOn is Start serving on addr (host:port), so the URL stays the same from one run to the
+// next, as the local supervisor's govc environment file needs; "" picks a free loopback port.
+func StartOn(addr string) (sim *Simulator, err error) {
 	model := simulator.VPX()
 	if err := model.Create(); err != nil {
 		return nil, fmt.Errorf("create vcsim inventory: %w", err)
 	}
 	model.Service.TLS = new(tls.Config)
 	model.Service.RegisterEndpoints = true
+	if addr != "" {
+		model.Service.Listen = &url.URL{Host: addr}
+	}
+	// The simulator panics when it cannot listen; callers want an error they can report.
+	defer func() {
+		if r := recover(); r != nil {
+			model.Remove()
+			sim, err = nil, fmt.Errorf("start vcsim on %s: %v", addr, r)
+		}
+	}()
 	return &Simulator{model: model, server: model.Service.NewServer()}, nil
 }
 

@@ -1,0 +1,206 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/vmware/govmomi/vapi/namespace"
+
+	"github.com/vm-service/vm-service/internal/vcsim"
+)
+
+// ContentLibrary is the content library the supervisor seeds and the manager reads images from.
+const ContentLibrary = "vm-service-images"
+
+// Images are what the content library holds on a fresh supervisor: one Photon image per Tanzu
+// Kubernetes release of the walkthrough (the image sync turns each into a VirtualMachineImage
+// and a TanzuKubernetesRelease) and one plain Ubuntu image for VMs.
+func Images() []vcsim.ImageSpec {
+	images := make([]vcsim.ImageSpec, 0, 4)
+	for _, r := range []struct{ version, build string }{
+		{"v1.19.7", "vmware.1-tkg.1.fc82c41"},
+		{"v1.20.2", "vmware.1-tkg.2.3e10706"},
+		{"v1.21.6", "vmware.1-tkg.1.b3d708a"},
+	} {
+		full := r.version + "+" + r.build
+		images = append(images, vcsim.ImageSpec{
+			// Item names cannot hold '+', so the release's build metadata follows '---', as in
+			// the images VMware publishes.
+			Name:        "photon-3-k8s-" + r.version + "---" + r.build,
+			Description: "Photon OS 3 with Kubernetes " + full,
+			OSType:      "vmwarePhoton64Guest",
+			Product:     "Tanzu Kubernetes Grid",
+			Vendor:      "VMware",
+			Version:     r.version,
+			FullVersion: full,
+		})
+	}
+	return append(images, vcsim.ImageSpec{
+		Name:        "ubuntu-20-1633387172196",
+		Description: "Ubuntu 20.04 for VirtualMachines",
+		OSType:      "ubuntu64Guest",
+	})
+}
+
+// vcenterState is what a kept supervisor remembers of the simulator between runs. The simulator
+// is in-memory, so without it a restart would find vCenter empty and the sync would delete every
+// Namespace, class and binding that etcd kept.
+type vcenterState struct {
+	Classes    []namespace.VirtualMachineClassInfo `json:"classes"`
+	Namespaces []savedNamespace                    `json:"namespaces"`
+}
+
+type savedNamespace struct {
+	Name    string                  `json:"name"`
+	Cluster string                  `json:"cluster"`
+	Spec    namespace.VmServiceSpec `json:"vmServiceSpec"`
+}
+
+// startVCenter starts the simulator on the configured port and gives it the inventory of a
+// fresh supervisor, or the one a kept supervisor saved.
+func (s *Supervisor) startVCenter(ctx context.Context) error {
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.VCenterPort))
+	sim, err := vcsim.StartOn(addr)
+	if err != nil {
+		return fmt.Errorf("start the vCenter simulator on %s (pass --vcenter-port to use another port): %w", addr, err)
+	}
+	s.sim = sim
+
+	rc, err := sim.RestClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	m := namespace.NewManager(rc)
+
+	// The simulator keeps namespaces and classes in process-wide state, so a supervisor started
+	// again in the same process (as the specs do) would inherit the previous one's: clear it.
+	if err := clearVCenter(ctx, m); err != nil {
+		return err
+	}
+	restored := false
+	if s.cfg.Keep {
+		if restored, err = restoreVCenter(ctx, m, s.paths.VCenterState); err != nil {
+			return err
+		}
+	}
+	if restored {
+		s.log.Info("restored vCenter namespaces and VM classes", "file", s.paths.VCenterState)
+	} else if err := sim.DefineStockClasses(ctx); err != nil {
+		return err
+	}
+	if err := sim.SeedLibrary(ctx, ContentLibrary, Images()...); err != nil {
+		return fmt.Errorf("seed content library %s: %w", ContentLibrary, err)
+	}
+	s.log.Info("vCenter simulator serving", "url", s.vcenterURL(), "cluster", vcsim.ClusterName, "contentLibrary", ContentLibrary)
+	return nil
+}
+
+// clearVCenter deletes every namespace and VM class the simulator holds.
+func clearVCenter(ctx context.Context, m *namespace.Manager) error {
+	namespaces, err := m.ListNamespaces(ctx)
+	if err != nil {
+		return fmt.Errorf("list vCenter namespaces: %w", err)
+	}
+	for _, ns := range namespaces {
+		if err := m.DeleteNamespace(ctx, ns.Namespace); err != nil {
+			return fmt.Errorf("delete vCenter namespace %s: %w", ns.Namespace, err)
+		}
+	}
+	classes, err := m.ListVmClasses(ctx)
+	if err != nil {
+		return fmt.Errorf("list vCenter VM classes: %w", err)
+	}
+	for _, c := range classes {
+		if err := m.DeleteVmClass(ctx, c.Id); err != nil {
+			return fmt.Errorf("delete vCenter VM class %s: %w", c.Id, err)
+		}
+	}
+	return nil
+}
+
+// saveVCenter writes the simulator's namespaces (with their assigned classes) and VM classes to
+// file, for restoreVCenter at the next kept start.
+func (s *Supervisor) saveVCenter(ctx context.Context) error {
+	rc, err := s.sim.RestClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	m := namespace.NewManager(rc)
+
+	var state vcenterState
+	if state.Classes, err = m.ListVmClasses(ctx); err != nil {
+		return fmt.Errorf("list vCenter VM classes: %w", err)
+	}
+	summaries, err := m.ListNamespaces(ctx)
+	if err != nil {
+		return fmt.Errorf("list vCenter namespaces: %w", err)
+	}
+	for _, sum := range summaries {
+		info, err := m.GetNamespace(ctx, sum.Namespace)
+		if err != nil {
+			return fmt.Errorf("read vCenter namespace %s: %w", sum.Namespace, err)
+		}
+		state.Namespaces = append(state.Namespaces, savedNamespace{Name: sum.Namespace, Cluster: info.ClusterId, Spec: info.VmServiceSpec})
+	}
+	data, err := json.MarshalIndent(state, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode vCenter state: %w", err)
+	}
+	return writeFileAtomic(s.paths.VCenterState, data, 0o600)
+}
+
+// restoreVCenter recreates what saveVCenter wrote; it reports false when there was nothing saved.
+func restoreVCenter(ctx context.Context, m *namespace.Manager, file string) (bool, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read saved vCenter state: %w", err)
+	}
+	var state vcenterState
+	if err := json.Unmarshal(data, &state); err != nil {
+		return false, fmt.Errorf("saved vCenter state %s is unreadable (start without --keep for a clean state): %w", file, err)
+	}
+	for _, c := range state.Classes {
+		spec := namespace.VirtualMachineClassCreateSpec{
+			Id: c.Id, CpuCount: c.CpuCount, MemoryMb: c.MemoryMb,
+			CpuReservation: c.CpuReservation, MemoryReservation: c.MemoryReservation,
+			Devices: c.Devices, ConfigSpec: c.ConfigSpec,
+		}
+		if err := m.CreateVmClass(ctx, spec); err != nil {
+			return false, fmt.Errorf("restore vCenter VM class %s: %w", c.Id, err)
+		}
+	}
+	for _, ns := range state.Namespaces {
+		spec := namespace.NamespacesInstanceCreateSpec{Cluster: ns.Cluster, Namespace: ns.Name, VmServiceSpec: ns.Spec}
+		if err := m.CreateNamespace(ctx, spec); err != nil {
+			return false, fmt.Errorf("restore vCenter namespace %s: %w", ns.Name, err)
+		}
+	}
+	return true, nil
+}
+
+// vcenterURL is the simulator's SDK endpoint without credentials.
+func (s *Supervisor) vcenterURL() string {
+	u := s.sim.URL()
+	u.User = nil
+	return u.String()
+}
+
+// vcenterCredentials are the simulator's login, which only govc.env and the manager receive.
+func (s *Supervisor) vcenterCredentials() (username, password string) {
+	u := s.sim.URL()
+	if u.User == nil {
+		return "", ""
+	}
+	password, _ = u.User.Password()
+	return u.User.Username(), password
+}
