@@ -34,10 +34,15 @@ classRef: {name: future-class}
 
 	It("refuses a change of classRef.name", func() {
 		bind(ns, "guaranteed-small")
-		b := &vmopv1.VirtualMachineClassBinding{}
-		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "guaranteed-small"}, b)).To(Succeed())
-		b.ClassRef.Name = "guaranteed-8xlarge"
-		err := admin.Update(ctx, b)
+		var err error
+		// Retried on conflict: the binding controller writes status meanwhile.
+		Eventually(func() bool {
+			b := &vmopv1.VirtualMachineClassBinding{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "guaranteed-small"}, b)).To(Succeed())
+			b.ClassRef.Name = "guaranteed-8xlarge"
+			err = admin.Update(ctx, b)
+			return apierrors.IsConflict(err)
+		}).Should(BeFalse())
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
 		Expect(causes(err)).To(ConsistOf("classRef.name"))
 	})
