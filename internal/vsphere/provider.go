@@ -93,9 +93,9 @@ type Image struct {
 	Product, Vendor, Version, FullVersion string
 }
 
-// GovmomiProvider implements Provider with govmomi. It is safe for concurrent use.
 var _ Provider = (*GovmomiProvider)(nil)
 
+// GovmomiProvider implements Provider with govmomi. It is safe for concurrent use.
 type GovmomiProvider struct {
 	cfg     Config
 	session *session
