@@ -31,16 +31,18 @@ func main() {
 	flag.DurationVar(&cfg.SyncInterval, "vcenter-sync-interval", supervisor.DefaultSyncInterval, "how often vCenter namespaces, classes and assignments are mirrored into Kubernetes")
 	flag.DurationVar(&cfg.ImageSyncInterval, "image-sync-interval", supervisor.DefaultImageSyncInterval, "how often the content library is read into images and releases")
 	flag.StringVar(&cfg.VMIPPool, "vm-ip-pool", supervisor.DefaultVMIPPool, "CIDR from which VMs get static addresses (the simulator has no DHCP)")
-	// Readable console lines at info level; --zap-log-level=debug shows every sync.
-	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel, TimeEncoder: zapcore.TimeEncoderOfLayout(time.TimeOnly)}
+	// Readable console lines at info level (--zap-log-level=debug shows every sync), and stack
+	// traces only for panics: an error here is a message for a person, not a bug report.
+	zapOpts := zap.Options{
+		Development: true, Level: zapcore.InfoLevel, StacktraceLevel: zapcore.DPanicLevel,
+		TimeEncoder: zapcore.TimeEncoderOfLayout(time.TimeOnly),
+	}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	log := ctrl.Log.WithName("local-supervisor")
-	cfg.Log = log
+	cfg.Log = ctrl.Log.WithName("local-supervisor")
 
 	if err := run(cfg); err != nil {
-		log.Error(err, "local supervisor failed")
 		fmt.Fprintln(os.Stderr, "\nlocal-supervisor:", err)
 		os.Exit(1)
 	}

@@ -305,7 +305,7 @@ func (s *Supervisor) stop() error {
 		_ = os.Remove(s.paths.Lock)
 		_ = s.lock.Close() // releases the flock
 	}
-	if len(errs) == 0 {
+	if len(errs) == 0 && (s.sim != nil || s.env != nil) {
 		s.log.Info("local supervisor stopped")
 	}
 	return errors.Join(errs...)
