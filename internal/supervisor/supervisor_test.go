@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/vm-service/vm-service/internal/supervisor"
+	"github.com/vm-service/vm-service/test/cli"
 	"github.com/vm-service/vm-service/test/testenv"
 )
 
@@ -53,28 +54,20 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		govc string
 	)
 
-	// kubectl runs the kubectl on PATH with the supervisor's kubeconfig, as a user who exported
-	// KUBECONFIG would, and returns stdout and stderr together (kubectl prints "No resources
-	// found" on stderr).
-	kubectl := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "kubectl", args...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+sup.Paths().Kubeconfig)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+	// user is a shell with the supervisor's kubeconfig and govc environment, as in the README.
+	user := func() cli.Session {
+		return cli.Session{Kubeconfig: sup.Paths().Kubeconfig, GovcEnv: sup.Paths().GovcEnv, GovcBin: govc}
 	}
 	mustKubectl := func(args ...string) string {
 		GinkgoHelper()
-		out, err := kubectl(args...)
+		out, err := user().Kubectl(ctx, args...)
 		Expect(err).NotTo(HaveOccurred(), "kubectl %v: %s", args, out)
 		return out
 	}
-	// adminGovc runs a shell command line after sourcing govc.env, as the walkthrough's admin
-	// does in vCenter; govc in it is bin/govc.
+	// adminGovc runs a govc command line as the walkthrough's admin does in vCenter.
 	adminGovc := func(commandLine string) {
 		GinkgoHelper()
-		cmd := exec.CommandContext(ctx, "bash", "-c", `source "$GOVC_ENV_FILE" && govc() { "$GOVC_BIN" "$@"; } && `+commandLine)
-		cmd.Env = append(os.Environ(), "GOVC_ENV_FILE="+sup.Paths().GovcEnv, "GOVC_BIN="+govc)
-		out, err := cmd.CombinedOutput()
+		out, err := user().Govc(ctx, commandLine)
 		Expect(err).NotTo(HaveOccurred(), "%s: %s", commandLine, out)
 	}
 	createNamespace := func(name string) {
@@ -89,7 +82,7 @@ var _ = Describe("The local supervisor", Ordered, func() {
 	contexts := func() map[string][]string {
 		GinkgoHelper()
 		rows := map[string][]string{}
-		for _, f := range table(mustKubectl("config", "get-contexts"))[1:] {
+		for _, f := range cli.Table(mustKubectl("config", "get-contexts"))[1:] {
 			name := f[0]
 			if name == "*" {
 				name = f[1]
@@ -120,7 +113,7 @@ var _ = Describe("The local supervisor", Ordered, func() {
 
 	It("step 1: shows only the admin context and no classes", func() {
 		host := "127.0.0.1"
-		Expect(table(mustKubectl("config", "get-contexts"))).To(Equal([][]string{
+		Expect(cli.Table(mustKubectl("config", "get-contexts"))).To(Equal([][]string{
 			{"CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"},
 			{"*", host, host, "wcp:" + host + ":administrator@vsphere.local"},
 		}))
@@ -143,10 +136,10 @@ var _ = Describe("The local supervisor", Ordered, func() {
 			all = append(all, name)
 		}
 		assignClasses("new-namespace", all...)
-		Eventually(func() int { return len(table(mustKubectl("get", "virtualmachineclasses"))) }).
+		Eventually(func() int { return len(cli.Table(mustKubectl("get", "virtualmachineclasses"))) }).
 			WithTimeout(20 * time.Second).Should(Equal(17))
 
-		rows := table(mustKubectl("get", "virtualmachineclasses"))
+		rows := cli.Table(mustKubectl("get", "virtualmachineclasses"))
 		Expect(rows[0]).To(Equal([]string{"NAME", "CPU", "MEMORY", "AGE"}))
 		got := map[string][2]string{}
 		for _, r := range rows[1:] {
@@ -155,9 +148,9 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		}
 		Expect(got).To(Equal(stockClasses))
 
-		Eventually(func() int { return len(table(mustKubectl("get", "virtualmachineclassbindings"))) }).
+		Eventually(func() int { return len(cli.Table(mustKubectl("get", "virtualmachineclassbindings"))) }).
 			WithTimeout(20 * time.Second).Should(Equal(17))
-		bindings := table(mustKubectl("get", "virtualmachineclassbindings"))
+		bindings := cli.Table(mustKubectl("get", "virtualmachineclassbindings"))
 		Expect(bindings[0]).To(Equal([]string{"NAME", "VIRTUALMACHINECLASS", "AGE"}))
 		for _, r := range bindings[1:] {
 			Expect(stockClasses).To(HaveKey(r[0]))
@@ -169,13 +162,13 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		createNamespace("cormac-new-ns")
 		Eventually(contexts).WithTimeout(20 * time.Second).Should(HaveKey("cormac-new-ns"))
 		Expect(mustKubectl("config", "use-context", "cormac-new-ns")).To(Equal("Switched to context \"cormac-new-ns\".\n"))
-		Expect(table(mustKubectl("get", "virtualmachineclasses"))).To(HaveLen(17))
+		Expect(cli.Table(mustKubectl("get", "virtualmachineclasses"))).To(HaveLen(17))
 		Expect(mustKubectl("get", "virtualmachineclassbindings")).To(Equal("No resources found in cormac-new-ns namespace.\n"))
 
 		assignClasses("cormac-new-ns", "guaranteed-large")
-		Eventually(func() [][]string { return table(mustKubectl("get", "virtualmachineclassbindings")) }).
+		Eventually(func() [][]string { return cli.Table(mustKubectl("get", "virtualmachineclassbindings")) }).
 			WithTimeout(20 * time.Second).Should(HaveLen(2))
-		rows := table(mustKubectl("get", "virtualmachineclassbindings"))
+		rows := cli.Table(mustKubectl("get", "virtualmachineclassbindings"))
 		Expect(rows[0]).To(Equal([]string{"NAME", "VIRTUALMACHINECLASS", "AGE"}))
 		Expect(rows[1][:2]).To(Equal([]string{"guaranteed-large", "guaranteed-large"}))
 	})
@@ -190,17 +183,15 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		dev := "--context=devops@cormac-new-ns"
 		Expect(contexts()).To(HaveKeyWithValue("devops@cormac-new-ns",
 			[]string{"devops@cormac-new-ns", "127.0.0.1", "wcp:127.0.0.1:devops@vsphere.local", "cormac-new-ns"}))
-		Expect(table(mustKubectl(dev, "get", "virtualmachineclasses"))).To(HaveLen(17))
-		Expect(table(mustKubectl(dev, "get", "virtualmachineclassbindings"))).To(HaveLen(2))
+		Expect(cli.Table(mustKubectl(dev, "get", "virtualmachineclasses"))).To(HaveLen(17))
+		Expect(cli.Table(mustKubectl(dev, "get", "virtualmachineclassbindings"))).To(HaveLen(2))
 
-		cmd := exec.CommandContext(ctx, "kubectl", dev, "create", "-f", "-")
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+sup.Paths().Kubeconfig)
-		cmd.Stdin = strings.NewReader(`{"apiVersion": "vmoperator.vmware.com/v1alpha1", "kind": "VirtualMachineClassBinding",
-			"metadata": {"name": "guaranteed-small"}, "classRef": {"kind": "VirtualMachineClass", "name": "guaranteed-small"}}`)
-		out, err := cmd.CombinedOutput()
+		out, err := user().KubectlIn(ctx, `{"apiVersion": "vmoperator.vmware.com/v1alpha1", "kind": "VirtualMachineClassBinding",
+			"metadata": {"name": "guaranteed-small"}, "classRef": {"kind": "VirtualMachineClass", "name": "guaranteed-small"}}`,
+			dev, "create", "-f", "-")
 		Expect(err).To(HaveOccurred())
-		Expect(string(out)).To(ContainSubstring("Error from server (Forbidden)"))
-		Expect(string(out)).To(ContainSubstring(`User "devops@vsphere.local" cannot create resource "virtualmachineclassbindings"`))
+		Expect(out).To(ContainSubstring("Error from server (Forbidden)"))
+		Expect(out).To(ContainSubstring(`User "devops@vsphere.local" cannot create resource "virtualmachineclassbindings"`))
 	})
 
 	It("stops leaving no process or temporary directory behind, and starts again clean", func() {
@@ -248,17 +239,6 @@ var _ = Describe("Starting the local supervisor on a taken port", func() {
 		Expect(filepath.Join(dir, "ready")).NotTo(BeAnExistingFile())
 	})
 })
-
-// table splits kubectl's tabular output into rows of whitespace-separated fields.
-func table(out string) [][]string {
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			rows = append(rows, f)
-		}
-	}
-	return rows
-}
 
 // freePort returns a loopback port nothing listens on right now.
 func freePort() int {

@@ -1,0 +1,67 @@
+// Package cli runs the real kubectl and govc the way the walkthrough's users do: kubectl with
+// the kubeconfig the local supervisor writes, govc after sourcing the environment file it writes.
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Session is one user's shell against a local supervisor.
+type Session struct {
+	// Kubeconfig is what KUBECONFIG points at.
+	Kubeconfig string
+	// GovcEnv is the file `source`d before govc runs.
+	GovcEnv string
+	// GovcBin is the govc binary.
+	GovcBin string
+}
+
+// Kubectl runs kubectl with args and returns stdout and stderr together, as a terminal shows
+// them (kubectl prints "No resources found" and warnings on stderr).
+func (s Session) Kubectl(ctx context.Context, args ...string) (string, error) {
+	return s.KubectlIn(ctx, "", args...)
+}
+
+// KubectlIn is Kubectl with stdin as its standard input, for `apply -f -`.
+func (s Session) KubectlIn(ctx context.Context, stdin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Govc runs a shell command line after sourcing the govc environment file; `govc` in it is the
+// session's binary, as an admin's vCenter actions in the walkthrough.
+func (s Session) Govc(ctx context.Context, commandLine string) (string, error) {
+	cmd := exec.CommandContext(ctx, "bash", "-c", `source "$GOVC_ENV_FILE" && govc() { "$GOVC_BIN" "$@"; } && `+commandLine)
+	cmd.Env = append(os.Environ(), "GOVC_ENV_FILE="+s.GovcEnv, "GOVC_BIN="+s.GovcBin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Table splits kubectl's tabular output into rows of whitespace-separated fields.
+func Table(out string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			rows = append(rows, f)
+		}
+	}
+	return rows
+}
+
+// Columns splits one line of kubectl's tabular output into cells, which are separated by two or
+// more spaces, so a cell may hold single spaces ("CONTROL PLANE") and may be empty at the end.
+func Columns(line string) []string {
+	var cells []string
+	for _, c := range strings.Split(strings.TrimRight(line, " "), "  ") {
+		if c = strings.TrimSpace(c); c != "" {
+			cells = append(cells, c)
+		}
+	}
+	return cells
+}
