@@ -55,6 +55,12 @@ run: ## Run the product on its embedded local supervisor (ENFORCEMENT=Warn, KEEP
 	go build -o $(BIN)/local-supervisor ./cmd/local-supervisor
 	exec $(BIN)/local-supervisor --enforcement=$(or $(ENFORCEMENT),Deny) $(if $(filter-out 0 false,$(KEEP)),--keep,) $(RUN_FLAGS)
 
+.PHONY: demo
+demo: ## Replay walkthrough.md steps 1-6 (Deny mode, then Warn mode) against a local supervisor, printing each command and its output.
+	@hack/tools/install.sh etcd kube-apiserver govc
+	go build -o $(BIN)/local-supervisor ./cmd/local-supervisor
+	@hack/demo.sh
+
 .PHONY: docker-build
 docker-build: ## Build the manager container image (needs a Docker engine).
 	docker build -t $(IMG) .

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Replays walkthrough.md steps 1 to 6 against a local supervisor of its own, printing each
+# command and its real output: first in Deny mode (the default: the cluster is refused at apply),
+# then in Warn mode (as vSphere 7.0U2a: admitted, failed, then running by itself once bound).
+# Usage: hack/demo.sh   (make demo builds what it needs first)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/bin"
+apiserver_port=${DEMO_APISERVER_PORT:-16443}
+vcenter_port=${DEMO_VCENTER_PORT:-18989}
+work=$(mktemp -d)
+pid=
+
+stop_supervisor() {
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" && wait "$pid" || true
+	fi
+	pid=
+}
+trap 'stop_supervisor; rm -rf "$work"' EXIT
+
+# start_supervisor MODE starts a fresh supervisor and points kubectl and govc at it.
+start_supervisor() {
+	local mode=$1 state="$work/$1"
+	printf '\n### Starting the local supervisor in %s mode\n' "$mode"
+	"$bin/local-supervisor" --enforcement="$mode" --state-dir="$state" \
+		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" >"$work/$mode.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do
+		[[ -f $state/ready ]] && break
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "the supervisor stopped before it was ready; its log:" >&2
+			tail -n 30 "$work/$mode.log" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+	[[ -f $state/ready ]] || { echo "the supervisor was not ready after 2 minutes; see $work/$mode.log" >&2; exit 1; }
+	export KUBECONFIG="$state/kubeconfig"
+	# shellcheck disable=SC1091
+	source "$state/govc.env"
+}
+
+govc() { "$bin/govc" "$@"; }
+
+# show prints a command as typed, then runs it and prints what it prints, errors included.
+show() {
+	printf '\n$ %s\n' "$*"
+	"$@" 2>&1 || true
+}
+
+# until_ok waits, silently, for a command to succeed (the syncs take a few seconds).
+until_ok() {
+	for _ in $(seq 300); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "gave up waiting for: $*" >&2
+	return 1
+}
+
+# bindings_are N [kubectl args]: the namespace has N bindings.
+bindings_are() {
+	local want=$1
+	shift
+	test "$(kubectl get virtualmachineclassbindings --no-headers "$@" 2>/dev/null | wc -l)" -eq "$want"
+}
+# phase_is PHASE: the walkthrough's cluster is in PHASE.
+phase_is() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase}' 2>/dev/null)" = "$1"; }
+stock=(best-effort-2xlarge best-effort-4xlarge best-effort-8xlarge best-effort-large best-effort-medium
+	best-effort-small best-effort-xlarge best-effort-xsmall guaranteed-2xlarge guaranteed-4xlarge
+	guaranteed-8xlarge guaranteed-large guaranteed-medium guaranteed-small guaranteed-xlarge guaranteed-xsmall)
+vmclass_flags() { printf -- '-vmclass %s ' "$@"; }
+cd "$root"
+manifest=config/samples/run_v1alpha1_tanzukubernetescluster.yaml
+
+# steps_1_to_4 replays the admin's setup: two namespaces, all classes in one, one in the other.
+steps_1_to_4() {
+	printf '\n## Step 1: a fresh supervisor, no namespaces\n'
+	show kubectl config get-contexts
+	show kubectl get virtualmachineclasses
+
+	printf '\n## Step 2: namespace new-namespace created in vCenter, nothing bound\n'
+	show govc namespace.create -cluster "$SUPERVISOR_CLUSTER" new-namespace
+	until_ok kubectl config get-contexts new-namespace
+	show kubectl config get-contexts
+	show kubectl get virtualmachineclasses
+	show kubectl get virtualmachineclassbindings -n new-namespace
+
+	printf '\n## Step 3: all 16 stock classes assigned to new-namespace in vCenter\n'
+	# shellcheck disable=SC2046
+	show govc namespace.update $(vmclass_flags "${stock[@]}") new-namespace
+	until_ok bindings_are 16 -n new-namespace
+	show kubectl get virtualmachineclasses
+	show kubectl get virtualmachineclassbindings -n new-namespace
+	show kubectl describe virtualmachineclass guaranteed-medium
+
+	printf '\n## Step 4: a second namespace, cormac-new-ns, with only guaranteed-large\n'
+	show govc namespace.create -cluster "$SUPERVISOR_CLUSTER" cormac-new-ns
+	until_ok kubectl config get-contexts cormac-new-ns
+	show kubectl config use-context cormac-new-ns
+	show kubectl get virtualmachineclassbindings
+	show govc namespace.update -vmclass guaranteed-large cormac-new-ns
+	until_ok bindings_are 1
+	show kubectl get virtualmachineclassbindings
+}
+
+step_6_bind() {
+	printf '\n## Step 6: the admin assigns the two missing classes in vCenter\n'
+	# shellcheck disable=SC2046
+	show govc namespace.update $(vmclass_flags guaranteed-large guaranteed-medium best-effort-medium) cormac-new-ns
+	until_ok bindings_are 3
+	show kubectl get virtualmachineclassbindings
+}
+
+start_supervisor Deny
+steps_1_to_4
+printf '\n## Step 5 in Deny mode: the cluster of the walkthrough, whose classes are not bound here\n'
+show cat "$manifest"
+show kubectl apply -f "$manifest"
+step_6_bind
+show kubectl apply -f "$manifest"
+until_ok phase_is running
+show kubectl get tanzukubernetescluster
+stop_supervisor
+
+start_supervisor Warn
+steps_1_to_4
+printf '\n## Step 5 in Warn mode: admitted with warnings, then failed, as in vSphere 7.0U2a\n'
+show kubectl apply -f "$manifest"
+until_ok phase_is failed
+show kubectl get tanzukubernetescluster
+show kubectl describe tanzukubernetescluster
+step_6_bind
+start=$SECONDS
+until_ok phase_is running
+printf '\n(running %ds after the assignment, with no edit and no re-creation)\n' "$((SECONDS - start))"
+show kubectl get tanzukubernetescluster
+show kubectl get virtualmachines -o wide
+show govc ls "/DC0/vm/cormac-new-ns"
+show kubectl delete tanzukubernetescluster tkg-cluster-1-20-2
+show kubectl get virtualmachines
+show govc ls "/DC0/vm/cormac-new-ns"
+stop_supervisor
+printf '\nDone.\n'
