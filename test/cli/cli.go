@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -28,7 +29,8 @@ func (s Session) Kubectl(ctx context.Context, args ...string) (string, error) {
 // KubectlIn is Kubectl with stdin as its standard input, for `apply -f -`.
 func (s Session) KubectlIn(ctx context.Context, stdin string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "kubectl", args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
+	// A discovery cache of its own: another supervisor may have served this port before.
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "KUBECACHEDIR="+filepath.Join(filepath.Dir(s.Kubeconfig), "kubectl-cache"))
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -149,7 +149,9 @@ func (e *Env) KubectlApply(ctx context.Context, manifest string, args ...string)
 
 // RunKubectl runs the kubectl on PATH with the given kubeconfig and standard input.
 func RunKubectl(ctx context.Context, kubeconfig, stdin string, args ...string) (stdout, stderr string, err error) {
-	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	// A discovery cache of its own: another control plane may have served this port before.
+	cache := filepath.Join(filepath.Dir(kubeconfig), "kubectl-cache")
+	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig, "--cache-dir", cache}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -74,10 +74,12 @@ var _ = Describe("kubectl", func() {
 
 	DescribeTable("explains every documented field",
 		func(field, want string) {
-			out, _, err := env.Kubectl(ctx, "explain", field)
-			Expect(err).NotTo(HaveOccurred())
-			// kubectl wraps descriptions, so compare with white space folded.
-			Expect(strings.Join(strings.Fields(out), " ")).To(ContainSubstring(want))
+			// The apiserver publishes a new CRD's schema a moment after serving it.
+			Eventually(func() (string, error) {
+				out, _, err := env.Kubectl(ctx, "explain", field)
+				// kubectl wraps descriptions, so compare with white space folded.
+				return strings.Join(strings.Fields(out), " "), err
+			}).Should(ContainSubstring(want))
 		},
 		Entry("binding classRef", "virtualmachineclassbinding.classRef.name", "not the binding's own name"),
 		Entry("class cpus", "virtualmachineclass.spec.hardware.cpus", "number of virtual CPUs"),
