@@ -27,6 +27,8 @@ import (
 // admission, and the failure path of step 5 is what these specs replay. No VM controller runs
 // (it needs vCenter), so specs make VMs ready by writing their status as it would.
 func TestTanzuKubernetesCluster(t *testing.T) {
+	// Generous: a shared two-core machine running suites in parallel can be slow to converge.
+	SetDefaultEventuallyTimeout(20 * time.Second)
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "TanzuKubernetesCluster suite")
 }

@@ -3,6 +3,7 @@ package vcentersync_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -15,6 +16,8 @@ import (
 // The vCenter sync suite runs the Syncer in a manager against the real kube-apiserver (envtest)
 // and govmomi's simulator, and replays the walkthrough's vCenter-side steps on Kubernetes.
 func TestVCenterSync(t *testing.T) {
+	// Generous: a shared two-core machine running suites in parallel can be slow to converge.
+	SetDefaultEventuallyTimeout(20 * time.Second)
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "vCenter sync suite")
 }

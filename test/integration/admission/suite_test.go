@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -24,6 +25,8 @@ import (
 // The admission suite drives the webhooks through the real kube-apiserver, as a platform admin
 // and as a namespace editor whose rights come from the RBAC personas in config/rbac.
 func TestAdmission(t *testing.T) {
+	// Generous: a shared two-core machine running suites in parallel can be slow to converge.
+	SetDefaultEventuallyTimeout(20 * time.Second)
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Admission suite")
 }

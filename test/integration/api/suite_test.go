@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -16,6 +17,8 @@ import (
 // The API suite checks what the CRDs alone promise, with no webhook or controller running:
 // they install, objects round-trip, the schema rejects bad objects and kubectl prints the columns.
 func TestAPI(t *testing.T) {
+	// Generous: a shared two-core machine running suites in parallel can be slow to converge.
+	SetDefaultEventuallyTimeout(20 * time.Second)
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "API schema suite")
 }
