@@ -9,7 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,10 +47,7 @@ var releases = []*runv1.TanzuKubernetesRelease{
 }
 
 var _ = BeforeSuite(func() {
-	var err error
-	env, err = testenv.Start(testenv.WithWebhooks())
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
+	env = testenv.ForSuite(testenv.WithWebhooks())
 	admin = env.Client
 	startManager(enforcement.Warn)
 	DeferCleanup(func() {
@@ -82,11 +78,7 @@ func startManager(mode enforcement.Mode) {
 }
 
 // newNamespace makes a fresh namespace for one spec.
-func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "tkc-"}}
-	Expect(admin.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}
+func newNamespace() string { return env.NewNamespace("tkc") }
 
 // bind binds each class in ns under the class's own name, as vCenter's sync does.
 func bind(ns string, classes ...string) {

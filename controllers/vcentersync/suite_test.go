@@ -30,9 +30,6 @@ var (
 
 var _ = BeforeSuite(func() {
 	ctrl.SetLogger(GinkgoLogr)
-	var err error
-	env, err = testenv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	env = testenv.ForSuite()
 	k8s = env.Client
-	DeferCleanup(env.Stop)
 })

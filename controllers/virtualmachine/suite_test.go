@@ -7,8 +7,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vm-service/vm-service/internal/enforcement"
@@ -45,10 +43,7 @@ var (
 )
 
 var _ = BeforeSuite(func() {
-	var err error
-	env, err = testenv.Start(testenv.WithWebhooks())
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
+	env = testenv.ForSuite(testenv.WithWebhooks())
 	k8s = env.Client
 	startSimulator("")
 	DeferCleanup(func() { sim.Stop() })
@@ -97,11 +92,7 @@ func startManagerWith(wrap func(vsphere.Provider) vsphere.Provider) {
 	Expect(err).NotTo(HaveOccurred())
 }
 
-func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vm-"}}
-	Expect(k8s.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}
+func newNamespace() string { return env.NewNamespace("vm") }
 
 // vcsimImage is a minimal image named name.
 func vcsimImage(name string) vcsim.ImageSpec {

@@ -7,8 +7,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,6 +23,7 @@ func TestVirtualMachineClassBinding(t *testing.T) {
 
 var (
 	ctx = context.Background()
+	env *testenv.Env
 	k8s client.Client
 )
 
@@ -35,20 +34,11 @@ var _ = BeforeSuite(func() {
 	SetDefaultEventuallyTimeout(5 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 
-	env, err := testenv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
+	env = testenv.ForSuite()
 	k8s = env.Client
-
-	_, stop, err := env.StartManager(manager.Options{})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(stop)
+	env.ManagerForSuite(manager.Options{})
 })
 
 // newNamespace makes a fresh namespace for one spec; its generated name also makes the spec's
 // class names unique.
-func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "vmclassbinding-"}}
-	Expect(k8s.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}
+func newNamespace() string { return env.NewNamespace("vmclassbinding") }

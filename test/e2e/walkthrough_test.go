@@ -212,4 +212,3 @@ func tkcPhase(w *walkthrough) string {
 	}
 	return ""
 }
-

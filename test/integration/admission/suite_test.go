@@ -9,7 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,10 +38,7 @@ var (
 )
 
 var _ = BeforeSuite(func() {
-	var err error
-	env, err = testenv.Start(testenv.WithWebhooks())
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
+	env = testenv.ForSuite(testenv.WithWebhooks())
 	admin = env.Client
 	installPersonas()
 	// Clusters name v1.20.2; the version must resolve to a release to be admitted.
@@ -80,11 +76,7 @@ func installPersonas() {
 }
 
 // newNamespace makes a fresh namespace for one spec.
-func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "admission-"}}
-	Expect(admin.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}
+func newNamespace() string { return env.NewNamespace("admission") }
 
 // newEditor authenticates a user who is a namespace editor in ns and nothing more: the standard
 // edit role plus the vm-service-edit persona (envtest runs no role-aggregation controller, so the

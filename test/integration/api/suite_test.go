@@ -7,8 +7,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vm-service/vm-service/test/testenv"
@@ -32,16 +30,9 @@ var (
 func nameOf(name string) client.ObjectKey { return client.ObjectKey{Name: name} }
 
 var _ = BeforeSuite(func() {
-	var err error
-	env, err = testenv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	env = testenv.ForSuite()
 	k8s = env.Client
-	DeferCleanup(env.Stop)
 })
 
 // newNamespace makes a fresh namespace for one spec.
-func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "api-"}}
-	Expect(k8s.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}
+func newNamespace() string { return env.NewNamespace("api") }
