@@ -54,11 +54,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMach
 		return r.startDeploy(ctx, vm)
 	}
 
-	spec, err := r.vmSpec(vm, class)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	state, err := r.Provider.EnsureVM(ctx, spec)
+	state, err := r.Provider.EnsureVM(ctx, r.vmSpec(vm, class))
 	if errors.Is(err, vsphere.ErrImageNotFound) {
 		r.setPrereq(vm, imageMissing(vm.Spec.ImageName))
 		return ctrl.Result{RequeueAfter: time.Minute}, nil // the library may lag the image object
@@ -68,7 +64,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMach
 		return ctrl.Result{}, fmt.Errorf("ensure vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
 	applyState(&vm.Status, state)
-	if vm.Status.Class == nil {
+	if vm.Status.Class == nil && class != nil {
 		vm.Status.Class = &vmopv1.AppliedClass{Name: class.Name, Generation: class.Generation, Spec: class.Spec}
 	}
 	r.setProvisioned(vm, conditions.True(VirtualMachineProvisionedCondition))
@@ -152,22 +148,19 @@ func (r *Reconciler) imageExists(ctx context.Context, name string) (bool, error)
 }
 
 // vmSpec is what the provider needs. A VM made before keeps its applied class, whatever the class
-// is now; a new VM takes the class as it is.
-func (r *Reconciler) vmSpec(vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMachineClass) (vsphere.VMSpec, error) {
-	classSpec := class.Spec
-	if vm.Status.Class != nil {
-		classSpec = vm.Status.Class.Spec
-	}
-	spec := vsphere.VMSpec{
-		VMRef:      ref(vm),
-		Image:      vm.Spec.ImageName,
-		Sizing:     vsphere.SizingFromClass(classSpec),
-		PowerState: vm.Spec.PowerState,
+// is now (or whether it still exists); a new VM takes the class as it is.
+func (r *Reconciler) vmSpec(vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMachineClass) vsphere.VMSpec {
+	spec := vsphere.VMSpec{VMRef: ref(vm), Image: vm.Spec.ImageName, PowerState: vm.Spec.PowerState}
+	switch {
+	case vm.Status.Class != nil:
+		spec.Sizing = vsphere.SizingFromClass(vm.Status.Class.Spec)
+	case class != nil:
+		spec.Sizing = vsphere.SizingFromClass(class.Spec)
 	}
 	if addr := vm.Annotations[StaticIPAnnotation]; r.IPs != nil && addr != "" {
 		spec.Network = &vsphere.StaticIP{Address: addr, Netmask: r.IPs.Netmask(), Gateway: r.IPs.Gateway()}
 	}
-	return spec, nil
+	return spec
 }
 
 // address is the VM's static address. The first call after a start reserves every address

@@ -1,0 +1,58 @@
+package virtualmachine_test
+
+import (
+	"context"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/controllers/virtualmachine"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/vsphere"
+	"github.com/vm-service/vm-service/test/fakeclient"
+	"github.com/vm-service/vm-service/test/objects"
+)
+
+// recordingProvider answers like vSphere for a VM that exists, and records what it was asked.
+type recordingProvider struct {
+	ensured []vsphere.VMSpec
+}
+
+func (p *recordingProvider) EnsureVM(_ context.Context, spec vsphere.VMSpec) (vsphere.VMState, error) {
+	p.ensured = append(p.ensured, spec)
+	return vsphere.VMState{MoID: "vm-7", InstanceUUID: spec.InstanceUUID, PowerState: spec.PowerState, IP: "192.168.128.2"}, nil
+}
+
+func (p *recordingProvider) DeleteVM(context.Context, vsphere.VMRef) error { return nil }
+
+func (p *recordingProvider) ListImages(context.Context) ([]vsphere.Image, error) { return nil, nil }
+
+var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
+	It("keeps managing an existing VM whose class was deleted, with its applied size", func() {
+		vm := objects.VM("ns", "orphan", "gone-class", "ubuntu")
+		vm.Finalizers = []string{virtualmachine.Finalizer}
+		applied := objects.GuaranteedClass("gone-class", 2, "4Gi")
+		vm.Status = vmopv1.VirtualMachineStatus{UniqueID: "vm-7", Phase: vmopv1.Created,
+			Class: &vmopv1.AppliedClass{Name: applied.Name, Spec: applied.Spec}}
+		c := fakeclient.New(vm)
+		provider := &recordingProvider{}
+		r := &virtualmachine.Reconciler{Client: c, Provider: provider, Recorder: record.NewFakeRecorder(10)}
+
+		_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(vm)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(provider.ensured).To(HaveLen(1))
+		Expect(provider.ensured[0].Sizing).To(Equal(vsphere.SizingFromClass(applied.Spec)))
+
+		got := &vmopv1.VirtualMachine{}
+		Expect(c.Get(context.Background(), client.ObjectKeyFromObject(vm), got)).To(Succeed())
+		Expect(got.Status.Phase).To(Equal(vmopv1.Created))
+		prereq := conditions.Get(got.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition)
+		Expect(prereq).NotTo(BeNil())
+		Expect(prereq.Reason).To(Equal(vmopv1.VirtualMachineClassNotFoundReason))
+		Expect(prereq.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
+	})
+})
