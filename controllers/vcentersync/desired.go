@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
 const (
@@ -36,19 +37,19 @@ type desiredState struct {
 
 // desiredFrom maps a complete vCenter inventory to the objects the sync owns: every namespace,
 // every class assigned to at least one namespace, and one binding per assignment.
-func desiredFrom(inv *inventory) desiredState {
+func desiredFrom(inv *namespaces.Inventory) desiredState {
 	want := desiredState{
 		classes:  map[string]*vmopv1.VirtualMachineClass{},
 		bindings: map[types.NamespacedName]*vmopv1.VirtualMachineClassBinding{},
 	}
-	for _, ns := range sortedKeys(inv.namespaces) {
+	for _, ns := range sortedKeys(inv.Namespaces) {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 			want.skipped = append(want.skipped, fmt.Sprintf("namespace %q: not a valid Kubernetes namespace name: %v", ns, errs))
 			continue
 		}
 		want.namespaces = append(want.namespaces, ns)
-		for _, class := range inv.namespaces[ns] {
-			info, ok := inv.classes[class]
+		for _, class := range inv.Namespaces[ns] {
+			info, ok := inv.Classes[class]
 			if !ok {
 				want.skipped = append(want.skipped, fmt.Sprintf("class %q assigned to namespace %q is not defined in vCenter", class, ns))
 				continue

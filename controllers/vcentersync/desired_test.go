@@ -1,14 +1,12 @@
 package vcentersync
 
 import (
-	"context"
-	"errors"
-	"net/url"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/vmware/govmomi/vapi/namespace"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
 // These specs cover the pure mapping from a vCenter inventory to Kubernetes objects; the
@@ -49,15 +47,15 @@ var _ = Describe("Mapping vCenter to Kubernetes", func() {
 	})
 
 	It("mirrors namespaces, classes assigned somewhere and one binding per assignment", func() {
-		want := desiredFrom(&inventory{
-			namespaces: map[string][]string{
+		want := desiredFrom(&namespaces.Inventory{
+			Namespaces: map[string][]string{
 				"new-namespace": {"guaranteed-large", "best-effort-small"},
 				"cormac-new-ns": {"guaranteed-large"},
 				"empty":         nil,
 				"Not_A_Name":    {"best-effort-small"},
 				"orphans":       {"undefined-class"},
 			},
-			classes: map[string]namespace.VirtualMachineClassInfo{
+			Classes: map[string]namespace.VirtualMachineClassInfo{
 				"guaranteed-large":  {Id: "guaranteed-large", CpuCount: 4, MemoryMb: 16384, CpuReservation: 100, MemoryReservation: 100},
 				"best-effort-small": {Id: "best-effort-small", CpuCount: 2, MemoryMb: 4096},
 				"never-assigned":    {Id: "never-assigned", CpuCount: 1, MemoryMb: 1024},
@@ -76,50 +74,4 @@ var _ = Describe("Mapping vCenter to Kubernetes", func() {
 		Expect(isManaged(b)).To(BeTrue())
 		Expect(want.skipped).To(ConsistOf(ContainSubstring("Not_A_Name"), ContainSubstring("undefined-class")))
 	})
-
-	It("returns no inventory at all when one listing fails", func() {
-		api := &fakeNamespaceAPI{
-			namespaces: []namespace.NamespacesInstanceSummary{{Namespace: "a"}, {Namespace: "b"}},
-			failGet:    "b",
-		}
-		inv, err := readInventory(context.Background(), api)
-		Expect(err).To(MatchError(ContainSubstring("get vCenter namespace b")))
-		Expect(inv).To(BeNil())
-	})
-
-	It("never treats two sessions with different credentials as one", func() {
-		a := Connection{URL: mustParse("https://vc/sdk"), Username: "u", Password: "p"}
-		b := a
-		b.Password = "rotated"
-		Expect(a.sameAs(a)).To(BeTrue())
-		Expect(a.sameAs(b)).To(BeFalse())
-		Expect(ConnectionFromURL(mustParse("https://u:p@vc/sdk"), false).sameAs(a)).To(BeTrue())
-		Expect(ConnectionFromURL(mustParse("https://u:p@vc/sdk"), false).URL.User).To(BeNil())
-	})
 })
-
-type fakeNamespaceAPI struct {
-	namespaces []namespace.NamespacesInstanceSummary
-	failGet    string
-}
-
-func (f *fakeNamespaceAPI) ListNamespaces(context.Context) ([]namespace.NamespacesInstanceSummary, error) {
-	return f.namespaces, nil
-}
-
-func (f *fakeNamespaceAPI) GetNamespace(_ context.Context, name string) (namespace.NamespacesInstanceInfo, error) {
-	if name == f.failGet {
-		return namespace.NamespacesInstanceInfo{}, errors.New("500 Internal Server Error")
-	}
-	return namespace.NamespacesInstanceInfo{}, nil
-}
-
-func (f *fakeNamespaceAPI) ListVmClasses(context.Context) ([]namespace.VirtualMachineClassInfo, error) {
-	return nil, nil
-}
-
-func mustParse(s string) *url.URL {
-	u, err := url.Parse(s)
-	Expect(err).NotTo(HaveOccurred())
-	return u
-}

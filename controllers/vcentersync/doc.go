@@ -10,6 +10,11 @@
 // reached or a listing fails, the sync deletes nothing and retries at the next interval. Even a
 // complete read never deletes a class VirtualMachines still use, nor a Namespace that still
 // holds VirtualMachines or TanzuKubernetesClusters: those wait until they are unused.
+//
+// The package holds no vCenter session code. It reads vCenter through the small
+// InventoryReader interface, implemented by internal/vsphere/namespaces (which owns the REST
+// session, logging in again when vCenter drops it, and the Connection that never logs its
+// password); this package maps what it reads to Kubernetes objects and writes them.
 package vcentersync
 
 // The sync creates Namespaces for vCenter namespaces and deletes the ones it created.

@@ -15,6 +15,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/controllers/vcentersync"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -62,7 +63,7 @@ var _ = Describe("The vCenter sync, when deleting would destroy workloads", func
 		nsName := uniqueName("class-in-use")
 		vc.createNamespace(nsName, "best-effort-small", "guaranteed-small")
 		logger, logs := capturedLogger()
-		syncer := runSyncer(vcentersync.StaticConnection(vc.connection()), logger)
+		syncer := runSyncer(namespaces.StaticConnection(vc.connection()), logger)
 		Eventually(func() []string { return keys(bindings(nsName)) }).WithTimeout(waitTimeout).
 			Should(Equal([]string{"best-effort-small", "guaranteed-small"}))
 		vm := objects.VM(nsName, "web-0", "best-effort-small", "photon")
@@ -89,7 +90,7 @@ var _ = Describe("The vCenter sync, when deleting would destroy workloads", func
 		vc := startVCenter()
 		nsName := uniqueName("class-refused")
 		vc.createNamespace(nsName, "best-effort-small")
-		syncer := runSyncer(vcentersync.StaticConnection(vc.connection()))
+		syncer := runSyncer(namespaces.StaticConnection(vc.connection()))
 		Eventually(func() []string { return keys(bindings(nsName)) }).WithTimeout(waitTimeout).
 			Should(Equal([]string{"best-effort-small"}))
 		failures := syncer.Status().Failures
@@ -122,7 +123,7 @@ var _ = Describe("The vCenter sync, when deleting would destroy workloads", func
 			vc.createNamespace(ns, "best-effort-small")
 		}
 		logger, logs := capturedLogger()
-		syncer := runSyncer(vcentersync.StaticConnection(vc.connection()), logger)
+		syncer := runSyncer(namespaces.StaticConnection(vc.connection()), logger)
 		Eventually(func() []string { return keys(bindings(empty)) }).WithTimeout(waitTimeout).Should(HaveLen(1))
 		vm := objects.VM(withVM, "web-0", "best-effort-small", "photon")
 		create(vm)

@@ -29,6 +29,7 @@ import (
 	"github.com/vm-service/vm-service/controllers/vcentersync"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/vcsim"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
 const (
@@ -72,9 +73,9 @@ func startVCenter() *vcenter {
 
 // reset deletes every namespace and class left in the simulator's shared state.
 func (v *vcenter) reset() {
-	namespaces, err := v.api.ListNamespaces(ctx)
+	instances, err := v.api.ListNamespaces(ctx)
 	Expect(err).NotTo(HaveOccurred())
-	for _, ns := range namespaces {
+	for _, ns := range instances {
 		Expect(v.api.DeleteNamespace(ctx, ns.Namespace)).To(Succeed())
 	}
 	classes, err := v.api.ListVmClasses(ctx)
@@ -84,8 +85,8 @@ func (v *vcenter) reset() {
 	}
 }
 
-func (v *vcenter) connection() vcentersync.Connection {
-	return vcentersync.ConnectionFromURL(v.sim.URL(), true)
+func (v *vcenter) connection() namespaces.Connection {
+	return namespaces.ConnectionFromURL(v.sim.URL(), true)
 }
 
 func (v *vcenter) createNamespace(name string, classes ...string) {
@@ -113,18 +114,18 @@ func (v *vcenter) deleteNamespace(name string) {
 
 // switchable is a ConnectionFunc a spec can re-point while the Syncer runs.
 type switchable struct {
-	conn atomic.Pointer[vcentersync.Connection]
+	conn atomic.Pointer[namespaces.Connection]
 }
 
-func newSwitchable(c vcentersync.Connection) *switchable {
+func newSwitchable(c namespaces.Connection) *switchable {
 	s := &switchable{}
 	s.set(c)
 	return s
 }
 
-func (s *switchable) set(c vcentersync.Connection) { s.conn.Store(&c) }
+func (s *switchable) set(c namespaces.Connection) { s.conn.Store(&c) }
 
-func (s *switchable) get(context.Context) (vcentersync.Connection, error) { return *s.conn.Load(), nil }
+func (s *switchable) get(context.Context) (namespaces.Connection, error) { return *s.conn.Load(), nil }
 
 // runningSyncer is a Syncer running in a manager, with a count of the writes it made.
 type runningSyncer struct {
@@ -176,7 +177,7 @@ func (noWatch) Watch(context.Context, client.ObjectList, ...client.ListOption) (
 }
 
 // runSyncer runs a Syncer in a fresh manager until the spec ends.
-func runSyncer(conn vcentersync.ConnectionFunc, logger ...logr.Logger) *runningSyncer {
+func runSyncer(conn namespaces.ConnectionFunc, logger ...logr.Logger) *runningSyncer {
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:                 env.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -351,7 +352,7 @@ func (p *proxy) loginCount() int {
 }
 
 // connection points at the proxy with the simulator's credentials.
-func (p *proxy) connection(v *vcenter) vcentersync.Connection {
+func (p *proxy) connection(v *vcenter) namespaces.Connection {
 	c := v.connection()
 	u, err := url.Parse(p.server.URL + "/sdk")
 	Expect(err).NotTo(HaveOccurred())

@@ -2,65 +2,20 @@ package vcentersync
 
 import (
 	"context"
-	"fmt"
-	"sort"
 
-	"github.com/vmware/govmomi/vapi/namespace"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
-// inventory is one complete read of vCenter's namespace-management API. It exists only when
-// every listing succeeded, which is what allows the sync to delete.
-type inventory struct {
-	// namespaces maps each vCenter namespace to the ids of the VM classes assigned to it.
-	namespaces map[string][]string
-	// classes maps each VM class id defined in vCenter to its definition.
-	classes map[string]namespace.VirtualMachineClassInfo
+// InventoryReader reads vCenter's namespace-management API for the Syncer. The Syncer holds no
+// vCenter session of its own: namespaces.Reader implements this against vCenter, and specs can
+// use a fake.
+type InventoryReader interface {
+	// Read returns one complete inventory, or an error and no inventory: only a complete read
+	// may lead the Syncer to delete anything. host names the vCenter read, without credentials,
+	// for the Syncer's logs and errors, and is set on error too when known.
+	Read(ctx context.Context) (inv *namespaces.Inventory, host string, err error)
+	// Close ends any vCenter session Read opened. The Syncer calls it when it stops.
+	Close(ctx context.Context)
 }
 
-// namespaceAPI is the part of govmomi's namespace.Manager the sync reads.
-type namespaceAPI interface {
-	ListNamespaces(ctx context.Context) ([]namespace.NamespacesInstanceSummary, error)
-	GetNamespace(ctx context.Context, name string) (namespace.NamespacesInstanceInfo, error)
-	ListVmClasses(ctx context.Context) ([]namespace.VirtualMachineClassInfo, error)
-}
-
-// readInventory lists namespaces, their assigned classes and the class definitions. Any failure
-// fails the whole read: a partial inventory must never be mistaken for removals.
-func readInventory(ctx context.Context, api namespaceAPI) (*inventory, error) {
-	summaries, err := api.ListNamespaces(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list vCenter namespaces: %w", err)
-	}
-	inv := &inventory{
-		namespaces: make(map[string][]string, len(summaries)),
-		classes:    map[string]namespace.VirtualMachineClassInfo{},
-	}
-	for _, summary := range summaries {
-		info, err := api.GetNamespace(ctx, summary.Namespace)
-		if err != nil {
-			return nil, fmt.Errorf("get vCenter namespace %s: %w", summary.Namespace, err)
-		}
-		inv.namespaces[summary.Namespace] = sortedUnique(info.VmServiceSpec.VmClasses)
-	}
-	classes, err := api.ListVmClasses(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list vCenter VM classes: %w", err)
-	}
-	for _, c := range classes {
-		inv.classes[c.Id] = c
-	}
-	return inv, nil
-}
-
-func sortedUnique(in []string) []string {
-	seen := make(map[string]bool, len(in))
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+var _ InventoryReader = &namespaces.Reader{}

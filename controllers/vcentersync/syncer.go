@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/vmware/govmomi/vapi/namespace"
-	"github.com/vmware/govmomi/vapi/rest"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
 const (
@@ -26,8 +26,12 @@ const (
 
 // Options configure a Syncer.
 type Options struct {
-	// Connection says where vCenter is and how to log in; required. It is called before every sync.
-	Connection ConnectionFunc
+	// Connection says where vCenter is and how to log in; required unless Inventory is set. It
+	// is called before every sync, through a namespaces.Reader the Syncer owns.
+	Connection namespaces.ConnectionFunc
+	// Inventory, when set, reads vCenter instead of a namespaces.Reader over Connection: for
+	// fakes, or a reader shared with something else. The Syncer closes it when it stops.
+	Inventory InventoryReader
 	// Interval between the end of one sync and the start of the next; DefaultInterval when zero.
 	Interval time.Duration
 	// Timeout bounds one sync; DefaultTimeout when zero.
@@ -59,7 +63,7 @@ type Status struct {
 // only on the leader.
 type Syncer struct {
 	client   client.Client
-	vcenter  session
+	vcenter  InventoryReader
 	interval time.Duration
 	timeout  time.Duration
 	log      logr.Logger
@@ -85,12 +89,16 @@ func New(c client.Client, opts Options) (*Syncer, error) {
 	if c == nil {
 		return nil, errors.New("vcentersync: a Kubernetes client is required")
 	}
-	if opts.Connection == nil {
-		return nil, errors.New("vcentersync: Options.Connection is required")
+	vcenter := opts.Inventory
+	if vcenter == nil {
+		if opts.Connection == nil {
+			return nil, errors.New("vcentersync: Options.Connection is required")
+		}
+		vcenter = namespaces.NewReader(opts.Connection)
 	}
 	s := &Syncer{
 		client:   c,
-		vcenter:  session{connect: opts.Connection},
+		vcenter:  vcenter,
 		interval: opts.Interval,
 		timeout:  opts.Timeout,
 		log:      opts.Logger,
@@ -129,7 +137,7 @@ func (s *Syncer) NeedLeaderElection() bool { return true }
 // Start syncs at once and then every interval until ctx is done.
 func (s *Syncer) Start(ctx context.Context) error {
 	s.log.Info("starting vCenter sync", "interval", s.interval.String())
-	defer s.vcenter.close(ctx)
+	defer s.vcenter.Close(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -178,23 +186,18 @@ func (s *Syncer) syncOnce(ctx context.Context) {
 
 // sync reads vCenter in full and, only then, makes Kubernetes match it.
 func (s *Syncer) sync(ctx context.Context) (string, error) {
-	var inv *inventory
-	conn, err := s.vcenter.do(ctx, func(rc *rest.Client) error {
-		var err error
-		inv, err = readInventory(ctx, namespace.NewManager(rc))
-		return err
-	})
+	inv, host, err := s.vcenter.Read(ctx)
 	if err != nil {
-		return conn.Host(), fmt.Errorf("read vCenter, deleting nothing: %w", err)
+		return host, fmt.Errorf("read vCenter, deleting nothing: %w", err)
 	}
 	want := desiredFrom(inv)
 	for _, reason := range want.skipped {
-		s.log.V(1).Info("not mirroring vCenter object", "vcenter", conn.Host(), "reason", reason)
+		s.log.V(1).Info("not mirroring vCenter object", "vcenter", host, "reason", reason)
 	}
 	if err := s.apply(ctx, want); err != nil {
-		return conn.Host(), fmt.Errorf("mirror vCenter into Kubernetes: %w", err)
+		return host, fmt.Errorf("mirror vCenter into Kubernetes: %w", err)
 	}
-	return conn.Host(), nil
+	return host, nil
 }
 
 // record updates Status and the metrics, and logs failures and recoveries.

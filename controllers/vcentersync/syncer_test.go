@@ -22,6 +22,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/controllers/vcentersync"
 	"github.com/vm-service/vm-service/internal/vcsim"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -88,7 +89,7 @@ var _ = Describe("The vCenter sync, replaying the walkthrough", Ordered, func() 
 			stockClassByName[c.Name] = c
 		}
 		vc = startVCenter()
-		syncer = runSyncer(vcentersync.StaticConnection(vc.connection()))
+		syncer = runSyncer(namespaces.StaticConnection(vc.connection()))
 		newNS, cormacNS = uniqueName("new-namespace"), uniqueName("cormac-new-ns")
 		waitForSyncs(syncer, 1)
 	})
@@ -203,7 +204,7 @@ var _ = Describe("The vCenter sync", func() {
 		Expect(k8s.Create(ctx, adminBinding)).To(Succeed())
 		admin := []client.Object{adminNS, adminClass, adminBinding}
 
-		syncer := runSyncer(vcentersync.StaticConnection(vc.connection()))
+		syncer := runSyncer(namespaces.StaticConnection(vc.connection()))
 		vc.createNamespace(nsName, "guaranteed-small", "best-effort-small")
 		Eventually(func() []string { return keys(bindings(nsName)) }).WithTimeout(waitTimeout).
 			Should(Equal([]string{"best-effort-small", "guaranteed-small"}))
@@ -259,7 +260,7 @@ var _ = Describe("The vCenter sync", func() {
 		p := newProxy(vc)
 		nsName := uniqueName("partial")
 		vc.createNamespace(nsName, "guaranteed-small", "best-effort-small")
-		syncer := runSyncer(vcentersync.StaticConnection(p.connection(vc)))
+		syncer := runSyncer(namespaces.StaticConnection(p.connection(vc)))
 		Eventually(func() []string { return keys(bindings(nsName)) }).WithTimeout(waitTimeout).
 			Should(HaveLen(2))
 		waitForSyncs(syncer, 1)
@@ -293,7 +294,7 @@ var _ = Describe("The vCenter sync", func() {
 	It("logs in again when vCenter drops its session", func() {
 		vc := startVCenter()
 		p := newProxy(vc)
-		syncer := runSyncer(vcentersync.StaticConnection(p.connection(vc)))
+		syncer := runSyncer(namespaces.StaticConnection(p.connection(vc)))
 		waitForSyncs(syncer, 2)
 		Expect(p.loginCount()).To(Equal(1), "one session serves every sync")
 
@@ -311,7 +312,7 @@ var _ = Describe("The vCenter sync", func() {
 		vc := startVCenter()
 		nsName := uniqueName("steady")
 		vc.createNamespace(nsName, stockNames...)
-		syncer := runSyncer(vcentersync.StaticConnection(vc.connection()))
+		syncer := runSyncer(namespaces.StaticConnection(vc.connection()))
 		Eventually(func() []string { return keys(bindings(nsName)) }).WithTimeout(waitTimeout).Should(HaveLen(16))
 		Eventually(classes).WithTimeout(waitTimeout).Should(HaveLen(16))
 		waitForSyncs(syncer, 1)
@@ -351,7 +352,7 @@ var _ = Describe("The vCenter sync", func() {
 	})
 
 	It("refuses to start without a client or a connection", func() {
-		_, err := vcentersync.New(nil, vcentersync.Options{Connection: vcentersync.StaticConnection(vcentersync.Connection{})})
+		_, err := vcentersync.New(nil, vcentersync.Options{Connection: namespaces.StaticConnection(namespaces.Connection{})})
 		Expect(err).To(HaveOccurred())
 		_, err = vcentersync.New(k8s, vcentersync.Options{})
 		Expect(err).To(MatchError(ContainSubstring("Connection")))

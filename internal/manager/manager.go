@@ -25,6 +25,7 @@ import (
 	"github.com/vm-service/vm-service/internal/ippool"
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/internal/vsphere"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 	tkcwebhook "github.com/vm-service/vm-service/webhooks/tanzukubernetescluster"
 	vmwebhook "github.com/vm-service/vm-service/webhooks/virtualmachine"
 	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
@@ -149,7 +150,7 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 			return fmt.Errorf("vCenter URL: %w", err)
 		}
 		syncer, err := vcentersync.New(mgr.GetClient(), vcentersync.Options{
-			Connection: vcentersync.StaticConnection(vcentersync.Connection{
+			Connection: namespaces.StaticConnection(namespaces.Connection{
 				URL: u, Username: opts.Username, Password: opts.Password, Insecure: opts.Insecure,
 			}),
 			Interval: opts.SyncInterval,

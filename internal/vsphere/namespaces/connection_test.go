@@ -1,4 +1,4 @@
-package vcentersync_test
+package namespaces_test
 
 import (
 	"encoding/json"
@@ -9,19 +9,19 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/vm-service/vm-service/controllers/vcentersync"
+	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
 var _ = Describe("A vCenter Connection", func() {
 	const secret = "Distinctive-C0nnection-Pa55word"
-	conn := vcentersync.ConnectionFromURL(&url.URL{
+	conn := namespaces.ConnectionFromURL(&url.URL{
 		Scheme: "https", Host: "vcenter.example.com", Path: "/sdk", User: url.UserPassword("administrator@vsphere.local", secret),
 	}, true)
 
 	It("formats without its password, however it is printed", func() {
 		Expect(conn.Password).To(Equal(secret), "the spec must hold a password to hide")
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-			for _, v := range []any{conn, &conn, struct{ C vcentersync.Connection }{conn}} {
+			for _, v := range []any{conn, &conn, struct{ C namespaces.Connection }{conn}} {
 				out := fmt.Sprintf(verb, v)
 				Expect(out).NotTo(ContainSubstring(secret), "%s of %T", verb, v)
 				Expect(out).To(ContainSubstring("vcenter.example.com"), "%s of %T", verb, v)
