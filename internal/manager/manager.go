@@ -146,8 +146,8 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 	}
 	if opts.SyncInterval > 0 {
 		u, err := url.Parse(opts.URL)
-		if err != nil {
-			return fmt.Errorf("vCenter URL: %w", err)
+		if err != nil { // the parse error repeats the URL, which might hold a password
+			return fmt.Errorf("vCenter URL is not a valid URL; want one such as https://vcenter.example.com/sdk")
 		}
 		syncer, err := vcentersync.New(mgr.GetClient(), vcentersync.Options{
 			Connection: namespaces.StaticConnection(namespaces.Connection{

@@ -1,4 +1,5 @@
-// Package vsphere owns everything VM Service does in vCenter: the session (one govmomi client,
+// Package vsphere owns what VM Service does to VMs in vCenter (the namespace-management API,
+// which the vCenter sync reads, is in the namespaces subpackage): the session (one govmomi client,
 // logged in lazily and again when vCenter forgets it), the per-namespace resource pool and VM
 // folder under the supervisor cluster, deploying a VM from a content library item sized by its
 // class, driving its power state, deleting it, and listing the images a library offers.
