@@ -29,6 +29,9 @@ import (
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineimages/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesreleases,verbs=get;list;watch;create;update;delete
 
+// syncTimeout bounds one pass over the library.
+const syncTimeout = time.Minute
+
 // ManagedLabel marks the images and releases the sync made; nothing else is ever changed.
 const ManagedLabel = "vmoperator.vmware.com/image-sync"
 
@@ -60,9 +63,12 @@ func (s *Syncer) Start(ctx context.Context) error {
 	log := ctrl.Log.WithName("image-sync")
 	ctx = logr.NewContext(ctx, log)
 	for {
-		if err := s.Sync(ctx); err != nil {
+		// A vCenter that hangs must not stall the sync for good: each pass gets a deadline.
+		syncCtx, cancel := context.WithTimeout(ctx, syncTimeout)
+		if err := s.Sync(syncCtx); err != nil {
 			log.Error(err, "content library sync failed; nothing was deleted, retrying", "interval", s.Interval)
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return nil

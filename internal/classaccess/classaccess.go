@@ -116,9 +116,3 @@ func BoundClasses(ctx context.Context, r client.Reader, namespace string) ([]str
 func (d Decision) FieldError(path *field.Path) *field.Error {
 	return field.Invalid(path, d.Class, d.Message())
 }
-
-// Unavailable wraps a failure to read bindings or classes as a 503 for admission: the request
-// fails closed, and the client may retry.
-func Unavailable(err error) error {
-	return apierrors.NewServiceUnavailable(fmt.Sprintf("cannot check VM class access now, retry shortly: %v", err))
-}

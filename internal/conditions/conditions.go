@@ -56,17 +56,6 @@ func Get(conds vmopv1.Conditions, t vmopv1.ConditionType) *vmopv1.Condition {
 	return nil
 }
 
-// Delete removes the condition of type t.
-func Delete(conds *vmopv1.Conditions, t vmopv1.ConditionType) {
-	out := (*conds)[:0]
-	for _, c := range *conds {
-		if c.Type != t {
-			out = append(out, c)
-		}
-	}
-	*conds = out
-}
-
 // IsTrue says whether the condition of type t is present and True.
 func IsTrue(conds vmopv1.Conditions, t vmopv1.ConditionType) bool {
 	c := Get(conds, t)

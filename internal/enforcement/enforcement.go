@@ -78,10 +78,16 @@ type ClassPolicy struct {
 func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, path *field.Path, f *Findings) error {
 	d, err := classaccess.Check(ctx, p.Reader, namespace, class)
 	if err != nil {
-		return classaccess.Unavailable(err)
+		return Unavailable("check VM class access", err)
 	}
 	if !d.Usable() {
 		f.Access = append(f.Access, d.FieldError(path))
 	}
 	return nil
+}
+
+// Unavailable answers a webhook's failure to read what it needs (what: "check VM class access")
+// with a 503: the request fails closed, and the client may retry.
+func Unavailable(what string, err error) error {
+	return apierrors.NewServiceUnavailable(fmt.Sprintf("cannot %s now, retry shortly: %v", what, err))
 }

@@ -6,7 +6,6 @@ package manager
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -14,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -127,6 +127,19 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 		if err != nil {
 			return err
 		}
+		// End the vCenter session when the manager stops, rather than leave it to expire.
+		logout := crmanager.RunnableFunc(func(ctx context.Context) error {
+			<-ctx.Done()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := p.Logout(ctx); err != nil { // vCenter may be gone; its session then expires
+				ctrl.Log.WithName("vsphere").Info("could not log out of vCenter", "error", err.Error())
+			}
+			return nil
+		})
+		if err := mgr.Add(logout); err != nil {
+			return fmt.Errorf("add vCenter logout: %w", err)
+		}
 		provider = p
 	}
 	vmr := &vmctrl.Reconciler{Client: mgr.GetClient(), Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
@@ -145,9 +158,9 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 		return fmt.Errorf("set up image sync: %w", err)
 	}
 	if opts.SyncInterval > 0 {
-		u, err := url.Parse(opts.URL)
-		if err != nil { // the parse error repeats the URL, which might hold a password
-			return fmt.Errorf("vCenter URL is not a valid URL; want one such as https://vcenter.example.com/sdk")
+		u, err := opts.Endpoint() // parsed as the provider parses it, so both reach the same vCenter
+		if err != nil {
+			return err
 		}
 		syncer, err := vcentersync.New(mgr.GetClient(), vcentersync.Options{
 			Connection: namespaces.StaticConnection(namespaces.Connection{

@@ -53,8 +53,6 @@ func newKubeconfig(path, host string, admin, developer *rest.Config) *kubeconfig
 	}
 }
 
-// AdminContext is the name of the admin's context without a namespace.
-func (k *kubeconfig) AdminContext() string { return k.cluster }
 
 // write makes the file hold the admin context, and an admin and a developer context for each
 // namespace. fresh starts from an empty file (a clean start); otherwise entries the supervisor

@@ -56,12 +56,23 @@ func (c Config) validate() error {
 	return nil
 }
 
-// sdkURL is the SDK endpoint with the configured credentials in it, as govmomi expects.
-func (c Config) sdkURL() (*url.URL, error) {
+// Endpoint is the SDK endpoint URL, without user info, parsed as govmomi does: a bare host name
+// or host:port is accepted. Whoever else talks to this vCenter (the vCenter sync) uses it too.
+func (c Config) Endpoint() (*url.URL, error) {
 	u, err := soap.ParseURL(c.URL)
 	if err != nil || u == nil {
 		// The parse error repeats the URL, which may hold a password: leave it out.
 		return nil, fmt.Errorf("parse vCenter URL %s: not a valid URL", redactURL(c.URL))
+	}
+	u.User = nil
+	return u, nil
+}
+
+// sdkURL is the SDK endpoint with the configured credentials in it, as govmomi expects.
+func (c Config) sdkURL() (*url.URL, error) {
+	u, err := c.Endpoint()
+	if err != nil {
+		return nil, err
 	}
 	u.User = url.UserPassword(c.Username, c.Password)
 	return u, nil

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
@@ -55,7 +56,7 @@ func (d *Defaulter) Default(ctx context.Context, tkc *runv1.TanzuKubernetesClust
 	}
 	releases := &runv1.TanzuKubernetesReleaseList{}
 	if err := d.Reader.List(ctx, releases); err != nil {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("cannot read TanzuKubernetesReleases now, retry shortly: %v", err))
+		return enforcement.Unavailable("read TanzuKubernetesReleases", err)
 	}
 	release, err := tkr.Resolve(dist.Version, releases.Items)
 	if err != nil {

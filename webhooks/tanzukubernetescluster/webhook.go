@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
-	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
@@ -121,7 +120,7 @@ func needsClassCheck(was, pool *runv1.TopologySettings) bool {
 func (v *Validator) validateDistribution(ctx context.Context, dist runv1.Distribution) (field.ErrorList, error) {
 	releases := &runv1.TanzuKubernetesReleaseList{}
 	if err := v.Reader.List(ctx, releases); err != nil {
-		return nil, classaccess.Unavailable(fmt.Errorf("list TanzuKubernetesReleases: %w", err))
+		return nil, enforcement.Unavailable("list TanzuKubernetesReleases", err)
 	}
 	if dist.Version != "" {
 		if _, err := tkr.Resolve(dist.Version, releases.Items); err != nil {

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
 )
 
@@ -55,7 +56,7 @@ func (v *Validator) ValidateUpdate(_ context.Context, _, c *vmopv1.VirtualMachin
 func (v *Validator) ValidateDelete(ctx context.Context, c *vmopv1.VirtualMachineClass) (admission.Warnings, error) {
 	vms := &vmopv1.VirtualMachineList{}
 	if err := v.Reader.List(ctx, vms, client.MatchingFields{index.VirtualMachineClassName: c.Name}); err != nil {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("cannot list the users of VirtualMachineClass %q now, retry shortly: %v", c.Name, err))
+		return nil, enforcement.Unavailable(fmt.Sprintf("list the users of VirtualMachineClass %q", c.Name), err)
 	}
 	if len(vms.Items) == 0 {
 		return nil, nil

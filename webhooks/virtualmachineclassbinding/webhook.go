@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/enforcement"
 )
 
 // +kubebuilder:webhook:path=/mutate-vmoperator-vmware-com-v1alpha1-virtualmachineclassbinding,mutating=true,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=create;update,versions=v1alpha1,name=mvirtualmachineclassbinding.vmoperator.vmware.com,admissionReviewVersions=v1
@@ -63,7 +64,7 @@ func (w *Webhook) ValidateCreate(ctx context.Context, b *vmopv1.VirtualMachineCl
 	case apierrors.IsNotFound(err):
 		return admission.Warnings{fmt.Sprintf("VirtualMachineClass %q does not exist yet; the binding takes effect once it is created", b.ClassRef.Name)}, nil
 	case err != nil:
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("cannot read VirtualMachineClass %q now, retry shortly: %v", b.ClassRef.Name, err))
+		return nil, enforcement.Unavailable(fmt.Sprintf("read VirtualMachineClass %q", b.ClassRef.Name), err)
 	}
 	return nil, nil
 }
