@@ -53,7 +53,6 @@ func newKubeconfig(path, host string, admin, developer *rest.Config) *kubeconfig
 	}
 }
 
-
 // write makes the file hold the admin context, and an admin and a developer context for each
 // namespace. fresh starts from an empty file (a clean start); otherwise entries the supervisor
 // did not write are kept.
