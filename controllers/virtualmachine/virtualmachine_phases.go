@@ -32,10 +32,11 @@ const StaticIPAnnotation = "vmoperator.vmware.com/static-ip"
 // reconcileNormal checks the prerequisites, then makes vSphere match the spec.
 func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
 	created := vm.Status.UniqueID != ""
-	class, d, err := r.classFor(ctx, vm)
+	d, err := classaccess.Check(ctx, r.Client, vm.Namespace, vm.Spec.ClassName)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	class := d.Found // nil when the class does not exist
 	imageFound := true
 	if !created {
 		if imageFound, err = r.imageExists(ctx, vm.Spec.ImageName); err != nil {
@@ -118,22 +119,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, vm *vmopv1.VirtualMach
 	vm.Status.Phase = vmopv1.Deleted
 	controllerutil.RemoveFinalizer(vm, Finalizer)
 	return ctrl.Result{}, nil
-}
-
-// classFor asks the one access check and returns the class when it exists.
-func (r *Reconciler) classFor(ctx context.Context, vm *vmopv1.VirtualMachine) (*vmopv1.VirtualMachineClass, classaccess.Decision, error) {
-	d, err := classaccess.Check(ctx, r.Client, vm.Namespace, vm.Spec.ClassName)
-	if err != nil || d.Verdict == classaccess.ClassNotFound {
-		return nil, d, err
-	}
-	class := &vmopv1.VirtualMachineClass{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Name: vm.Spec.ClassName}, class); err != nil {
-		if apierrors.IsNotFound(err) { // deleted since the check
-			return nil, classaccess.Decision{Verdict: classaccess.ClassNotFound, Namespace: vm.Namespace, Class: vm.Spec.ClassName}, nil
-		}
-		return nil, d, fmt.Errorf("read VirtualMachineClass %q: %w", vm.Spec.ClassName, err)
-	}
-	return class, d, nil
 }
 
 func (r *Reconciler) imageExists(ctx context.Context, name string) (bool, error) {

@@ -35,6 +35,8 @@ type Decision struct {
 	Class     string
 	// Bound lists, sorted, the classes bound in the namespace; filled only when not Usable.
 	Bound []string
+	// Found is the class as read, so callers need not read it again; nil when ClassNotFound.
+	Found *vmopv1.VirtualMachineClass
 }
 
 // Usable says whether the namespace may use the class.
@@ -71,13 +73,15 @@ func (d Decision) Message() string {
 // grow with the number of bindings. A binding counts by its classRef.name, never by its own name.
 func Check(ctx context.Context, r client.Reader, namespace, class string) (Decision, error) {
 	d := Decision{Namespace: namespace, Class: class}
-	err := r.Get(ctx, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
+	found := &vmopv1.VirtualMachineClass{}
+	err := r.Get(ctx, client.ObjectKey{Name: class}, found)
 	switch {
 	case apierrors.IsNotFound(err):
 		d.Verdict = ClassNotFound
 	case err != nil:
 		return d, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
 	default:
+		d.Found = found
 		bindings := &vmopv1.VirtualMachineClassBindingList{}
 		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}, client.UnsafeDisableDeepCopy); err != nil {
 			return d, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)

@@ -40,6 +40,11 @@ var _ = Describe("Check", func() {
 			Expect(d.Verdict).To(Equal(want))
 			Expect(d.Reason()).To(Equal(reason))
 			Expect(d.Usable()).To(Equal(want == classaccess.Usable))
+			if want == classaccess.ClassNotFound {
+				Expect(d.Found).To(BeNil())
+			} else {
+				Expect(d.Found).To(HaveField("Name", class), "the class as read, for callers that size VMs")
+			}
 		},
 		Entry("bound under its own name", "cormac-new-ns", "guaranteed-large", classaccess.Usable, ""),
 		Entry("bound under another name", "cormac-new-ns", "best-effort-medium", classaccess.Usable, ""),
