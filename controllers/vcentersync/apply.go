@@ -18,7 +18,7 @@ import (
 // Kinds as they appear in logs, errors and metrics.
 const (
 	kindNamespace = "Namespace"
-	kindClass     = "VirtualMachineClass"
+	kindClass     = vmopv1.VirtualMachineClassKind
 	kindBinding   = "VirtualMachineClassBinding"
 )
 

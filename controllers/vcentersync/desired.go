@@ -22,8 +22,7 @@ const (
 	// ManagedLabelValue is the value of ManagedLabel on mirrored objects.
 	ManagedLabelValue = "true"
 
-	classKind = "VirtualMachineClass"
-	mebibyte  = 1024 * 1024
+	mebibyte = 1024 * 1024
 )
 
 // desiredState is what Kubernetes should hold for one vCenter inventory.
@@ -108,7 +107,7 @@ func bindingFor(ns, class string) *vmopv1.VirtualMachineClassBinding {
 		ObjectMeta: managedMeta(ns, class),
 		ClassRef: vmopv1.ClassReference{
 			APIVersion: vmopv1.GroupVersion.String(),
-			Kind:       classKind,
+			Kind:       vmopv1.VirtualMachineClassKind,
 			Name:       class,
 		},
 	}

@@ -112,7 +112,7 @@ func (s *Supervisor) whyNotReady(ctx context.Context) error {
 func webhooksAnswer(ctx context.Context, c client.Client) bool {
 	probe := &vmopv1.VirtualMachineClassBinding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: "local-supervisor-readiness-probe"},
-		ClassRef:   vmopv1.ClassReference{Kind: "VirtualMachineClass", Name: "local-supervisor-readiness-probe"},
+		ClassRef:   vmopv1.ClassReference{Kind: vmopv1.VirtualMachineClassKind, Name: "local-supervisor-readiness-probe"},
 	}
 	err := c.Create(ctx, probe, client.DryRunAll)
 	return err == nil || !strings.Contains(err.Error(), "failed calling webhook")

@@ -35,7 +35,7 @@ func Binding(namespace, name, class string) *vmopv1.VirtualMachineClassBinding {
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		ClassRef: vmopv1.ClassReference{
 			APIVersion: vmopv1.GroupVersion.String(),
-			Kind:       "VirtualMachineClass",
+			Kind:       vmopv1.VirtualMachineClassKind,
 			Name:       class,
 		},
 	}

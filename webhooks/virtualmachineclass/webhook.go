@@ -33,7 +33,7 @@ type Validator struct {
 var (
 	_ admission.Validator[*vmopv1.VirtualMachineClass] = &Validator{}
 
-	gk = vmopv1.GroupVersion.WithKind("VirtualMachineClass").GroupKind()
+	gk = vmopv1.GroupVersion.WithKind(vmopv1.VirtualMachineClassKind).GroupKind()
 )
 
 // SetupWithManager registers the webhook with the manager's webhook server.

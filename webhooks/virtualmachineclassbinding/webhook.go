@@ -20,9 +20,6 @@ import (
 // +kubebuilder:webhook:path=/mutate-vmoperator-vmware-com-v1alpha1-virtualmachineclassbinding,mutating=true,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=create;update,versions=v1alpha1,name=mvirtualmachineclassbinding.vmoperator.vmware.com,admissionReviewVersions=v1
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachineclassbinding,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=create;update,versions=v1alpha1,name=vvirtualmachineclassbinding.vmoperator.vmware.com,admissionReviewVersions=v1
 
-// Kind is the only kind a binding may reference.
-const Kind = "VirtualMachineClass"
-
 // Webhook defaults and validates bindings.
 type Webhook struct {
 	// Reader is the manager's cache.
@@ -45,7 +42,7 @@ func (w *Webhook) SetupWithManager(mgr ctrl.Manager) error {
 // Default fills classRef's kind and apiVersion when they are empty.
 func (w *Webhook) Default(_ context.Context, b *vmopv1.VirtualMachineClassBinding) error {
 	if b.ClassRef.Kind == "" {
-		b.ClassRef.Kind = Kind
+		b.ClassRef.Kind = vmopv1.VirtualMachineClassKind
 	}
 	if b.ClassRef.APIVersion == "" {
 		b.ClassRef.APIVersion = vmopv1.GroupVersion.String()
@@ -92,8 +89,8 @@ func validateClassRef(ref vmopv1.ClassReference) field.ErrorList {
 	if ref.Name == "" {
 		errs = append(errs, field.Required(classRefPath.Child("name"), "name the VirtualMachineClass to bind"))
 	}
-	if ref.Kind != Kind {
-		errs = append(errs, field.NotSupported(classRefPath.Child("kind"), ref.Kind, []string{Kind}))
+	if ref.Kind != vmopv1.VirtualMachineClassKind {
+		errs = append(errs, field.NotSupported(classRefPath.Child("kind"), ref.Kind, []string{vmopv1.VirtualMachineClassKind}))
 	}
 	if ref.APIVersion != vmopv1.GroupVersion.String() {
 		errs = append(errs, field.NotSupported(classRefPath.Child("apiVersion"), ref.APIVersion, []string{vmopv1.GroupVersion.String()}))

@@ -4,6 +4,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// VirtualMachineClassKind is the only kind a binding's classRef may name.
+const VirtualMachineClassKind = "VirtualMachineClass"
+
 // ClassReference names the VirtualMachineClass a binding makes usable.
 type ClassReference struct {
 	// APIVersion of the class, vmoperator.vmware.com/v1alpha1.
