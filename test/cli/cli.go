@@ -3,7 +3,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,12 +31,28 @@ func (s Session) Kubectl(ctx context.Context, args ...string) (string, error) {
 
 // KubectlIn is Kubectl with stdin as its standard input, for `apply -f -`.
 func (s Session) KubectlIn(ctx context.Context, stdin string, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := s.kubectl(ctx, stdin, &out, &out, args...)
+	return out.String(), err
+}
+
+// KubectlStreams is KubectlIn with stdout and stderr kept apart, for specs that parse one of
+// them; a failure's error carries stderr.
+func (s Session) KubectlStreams(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	if err = s.kubectl(ctx, stdin, &out, &errOut, args...); err != nil {
+		err = fmt.Errorf("kubectl %v: %w: %s", args, err, errOut.String())
+	}
+	return out.String(), errOut.String(), err
+}
+
+func (s Session) kubectl(ctx context.Context, stdin string, stdout, stderr io.Writer, args ...string) error {
 	cmd := exec.CommandContext(ctx, "kubectl", args...)
-	// A discovery cache of its own: another supervisor may have served this port before.
+	// A discovery cache of its own: another control plane may have served this port before.
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "KUBECACHEDIR="+filepath.Join(filepath.Dir(s.Kubeconfig), "kubectl-cache"))
 	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd.Run()
 }
 
 // Govc runs a shell command line after sourcing the govc environment file; `govc` in it is the

@@ -3,14 +3,11 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -19,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/vm-service/vm-service/internal/scheme"
+	"github.com/vm-service/vm-service/test/cli"
 )
 
 // Env is a running control plane with a client that knows the project's types.
@@ -139,25 +137,12 @@ func (e *Env) NewUser(name string, groups ...string) (*User, error) {
 
 // Kubectl runs the kubectl on PATH as the admin user and returns what it printed.
 func (e *Env) Kubectl(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	return RunKubectl(ctx, e.kubeconfig, "", args...)
+	return e.admin().KubectlStreams(ctx, "", args...)
 }
 
 // KubectlApply runs `kubectl apply -f -` as the admin user with manifest on its input.
 func (e *Env) KubectlApply(ctx context.Context, manifest string, args ...string) (stdout, stderr string, err error) {
-	return RunKubectl(ctx, e.kubeconfig, manifest, append([]string{"apply", "-f", "-"}, args...)...)
+	return e.admin().KubectlStreams(ctx, manifest, append([]string{"apply", "-f", "-"}, args...)...)
 }
 
-// RunKubectl runs the kubectl on PATH with the given kubeconfig and standard input.
-func RunKubectl(ctx context.Context, kubeconfig, stdin string, args ...string) (stdout, stderr string, err error) {
-	// A discovery cache of its own: another control plane may have served this port before.
-	cache := filepath.Join(filepath.Dir(kubeconfig), "kubectl-cache")
-	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig, "--cache-dir", cache}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	if err != nil {
-		err = fmt.Errorf("kubectl %v: %w: %s", args, err, errOut.String())
-	}
-	return out.String(), errOut.String(), err
-}
+func (e *Env) admin() cli.Session { return cli.Session{Kubeconfig: e.kubeconfig} }
