@@ -13,22 +13,54 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// inventory is the datacenter a call works in, looked up once per call with the call's
-// clients, so nothing stale survives a re-login.
+// inventory is where one call works: the datacenter, kept with the call's clients so nothing
+// stale survives a re-login, and the supervisor cluster, looked up at most once per call.
 type inventory struct {
 	c      *clients
 	finder *find.Finder
 	dc     *object.Datacenter
+	cc     *object.ClusterComputeResource
 }
 
 func newInventory(ctx context.Context, c *clients, datacenter string) (*inventory, error) {
-	finder := find.NewFinder(c.vim, false)
-	dc, err := finder.DatacenterOrDefault(ctx, datacenter)
+	dc, err := c.datacenter(ctx, datacenter)
 	if err != nil {
-		return nil, fmt.Errorf("find datacenter %q: %w", datacenter, err)
+		return nil, err
 	}
+	finder := find.NewFinder(c.vim, false)
 	finder.SetDatacenter(dc)
 	return &inventory{c: c, finder: finder, dc: dc}, nil
+}
+
+// datacenter returns the named datacenter (the only one when name is empty), looked up on first
+// use. EnsureVM runs every few seconds for each VM waiting for an IP, and looking the datacenter
+// up each time would add two requests to the four such a call needs. A failed lookup is not
+// kept: the next call tries again and reports the same error.
+func (c *clients) datacenter(ctx context.Context, name string) (*object.Datacenter, error) {
+	if dc := c.dc.Load(); dc != nil {
+		return dc, nil
+	}
+	dc, err := find.NewFinder(c.vim, false).DatacenterOrDefault(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("find datacenter %q: %w", name, err)
+	}
+	// Concurrent first calls may each look it up; they find the same datacenter.
+	c.dc.Store(dc)
+	return dc, nil
+}
+
+// cluster returns the supervisor cluster. A create needs it twice (the namespace's pool and the
+// hosts' CPU clock), so the first lookup is kept for the rest of the call.
+func (inv *inventory) cluster(ctx context.Context, name string) (*object.ClusterComputeResource, error) {
+	if inv.cc != nil {
+		return inv.cc, nil
+	}
+	cc, err := inv.finder.ClusterComputeResource(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("find supervisor cluster %q: %w", name, err)
+	}
+	inv.cc = cc
+	return cc, nil
 }
 
 // vmByInstanceUUID finds a VM by the instance UUID VM Service gave it; nil when there is none.
@@ -61,9 +93,9 @@ func (inv *inventory) child(ctx context.Context, parent object.Reference, name, 
 // namespacePool returns the namespace's resource pool under the supervisor cluster's root pool,
 // creating it with default (unreserved, unlimited) settings the first time.
 func (inv *inventory) namespacePool(ctx context.Context, cluster, namespace string) (*object.ResourcePool, error) {
-	cc, err := inv.finder.ClusterComputeResource(ctx, cluster)
+	cc, err := inv.cluster(ctx, cluster)
 	if err != nil {
-		return nil, fmt.Errorf("find supervisor cluster %q: %w", cluster, err)
+		return nil, err
 	}
 	root, err := cc.ResourcePool(ctx)
 	if err != nil {
@@ -127,9 +159,9 @@ func folderOrNil(inv *inventory, ref *types.ManagedObjectReference) *object.Fold
 // with it so the reservation a class promises can be met on whichever host DRS picks, and is
 // known before the VM is placed.
 func (inv *inventory) minHostCPUMHz(ctx context.Context, cluster string) (int32, error) {
-	cc, err := inv.finder.ClusterComputeResource(ctx, cluster)
+	cc, err := inv.cluster(ctx, cluster)
 	if err != nil {
-		return 0, fmt.Errorf("find supervisor cluster %q: %w", cluster, err)
+		return 0, err
 	}
 	hosts, err := cc.Hosts(ctx)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
 	govsession "github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vim25"
@@ -18,11 +19,16 @@ import (
 )
 
 // clients is one logged-in pair of vCenter API clients: SOAP for the inventory and REST for the
-// content library. They are replaced together, never mutated, so callers can use them without
-// holding a lock.
+// content library. They are replaced together, never otherwise mutated, so callers can use them
+// without holding a lock.
 type clients struct {
 	vim  *vim25.Client
 	rest *rest.Client
+
+	// dc is the configured datacenter, set on first use (see datacenter). It lives here so that
+	// every call does not look it up again, and so that re-login, which replaces the clients,
+	// drops it with the session it was read through.
+	dc atomic.Pointer[object.Datacenter]
 }
 
 // session keeps one logged-in set of clients for the whole process. Calls run concurrently on
