@@ -73,10 +73,14 @@ type scope struct {
 	cluster *runv1.TanzuKubernetesCluster
 	log     logr.Logger
 
-	releases []runv1.TanzuKubernetesRelease
 	// release is the cluster's resolved release; nil with releaseBlock set when it is missing.
 	release      *runv1.TanzuKubernetesRelease
 	releaseBlock *Blocker
+	// releaseCompatible and updatesAvailable are the cluster's release conditions, worked out by
+	// resolveRelease from the release it resolved, so status reports the release the machines
+	// are made from. The deletion path does not resolve a release and leaves them unset.
+	releaseCompatible vmopv1.Condition
+	updatesAvailable  vmopv1.Condition
 
 	// vms are the VirtualMachines the cluster owns, by name.
 	vms map[string]*vmopv1.VirtualMachine
@@ -168,8 +172,6 @@ func shortest(a, b ctrl.Result) ctrl.Result {
 // setStatus computes the cluster's status from the scope, in one place.
 func (r *Reconciler) setStatus(s *scope) {
 	tkc := s.cluster
-	now := metav1.Now()
-	full := tkc.Spec.Distribution.FullVersion
 	in := statusInput{
 		ControlPlaneCount: int(tkc.Spec.Topology.ControlPlane.Count),
 		WorkerCount:       int(tkc.Spec.Topology.Workers.Count),
@@ -178,8 +180,8 @@ func (r *Reconciler) setStatus(s *scope) {
 		Deleting:          !tkc.DeletionTimestamp.IsZero(),
 		Remaining:         len(s.vms),
 		HasRun:            tkc.Status.Version != "",
-		ReleaseCompatible: tkr.ClusterReleaseCompatible(full, s.releases, now),
-		UpdatesAvailable:  tkr.ClusterUpdatesAvailable(full, s.releases, now),
+		ReleaseCompatible: s.releaseCompatible,
+		UpdatesAvailable:  s.updatesAvailable,
 	}
 	version := ""
 	if s.release != nil {

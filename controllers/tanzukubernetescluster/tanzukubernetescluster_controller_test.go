@@ -13,7 +13,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -148,4 +151,43 @@ var _ = Describe("observe", func() {
 		}
 		Expect(respelled).To(BeEmpty())
 	})
+})
+
+// The release a cluster's machines boot from and the release its status reports must be the
+// same one, however it was found: these reconciles run on a fake client, since envtest's
+// webhook always fills fullVersion and so cannot show a cluster whose webhook was bypassed.
+var _ = Describe("Reconcile's release", func() {
+	const image = "ob-17805141-photon-3-k8s-v1.20.2---vmware.1-tkg.2.3e10706"
+
+	DescribeTable("makes machines only from a release it reports as compatible",
+		func(fullVersion string, release bool, vms int, compatible corev1.ConditionStatus) {
+			tkc := objects.Cluster("ns", "c", "guaranteed-medium", "best-effort-medium")
+			tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 1
+			tkc.Spec.Distribution.FullVersion = fullVersion
+			tkc.Finalizers = []string{Finalizer}
+			objs := []client.Object{tkc,
+				objects.GuaranteedClass("guaranteed-medium", 2, "8Gi"), objects.BestEffortClass("best-effort-medium", 2, "8Gi"),
+				objects.Binding("ns", "gm", "guaranteed-medium"), objects.Binding("ns", "be", "best-effort-medium")}
+			if release {
+				objs = append(objs, objects.Release("v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2", image))
+			}
+			c := fakeclient.New(objs...)
+			r := &Reconciler{Client: c, Recorder: record.NewFakeRecorder(10)}
+			_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tkc)})
+			Expect(err).NotTo(HaveOccurred())
+
+			list := &vmopv1.VirtualMachineList{}
+			Expect(c.List(context.Background(), list, client.InNamespace("ns"))).To(Succeed())
+			Expect(list.Items).To(HaveLen(vms))
+			for _, vm := range list.Items {
+				Expect(vm.Spec.ImageName).To(Equal(image))
+			}
+			Expect(c.Get(context.Background(), client.ObjectKeyFromObject(tkc), tkc)).To(Succeed())
+			Expect(conditions.Get(tkc.Status.Conditions, "TanzuKubernetesReleaseCompatible")).
+				To(HaveField("Status", compatible))
+		},
+		Entry("fullVersion names the release", "v1.20.2+vmware.1-tkg.2.3e10706", true, 2, corev1.ConditionTrue),
+		Entry("empty fullVersion, hint resolves (webhook bypassed)", "", true, 2, corev1.ConditionTrue),
+		Entry("release gone", "v1.20.2+vmware.1-tkg.2.3e10706", false, 0, corev1.ConditionFalse),
+	)
 })

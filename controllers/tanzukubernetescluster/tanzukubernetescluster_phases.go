@@ -20,28 +20,39 @@ import (
 )
 
 // resolveRelease finds the release the cluster runs: spec.distribution.fullVersion, which the
-// admission webhook resolved from the hint. When it is missing (deleted after admission, or the
-// webhook was bypassed), new machines are blocked, since the release names their image.
+// admission webhook resolved from the hint, or the hint itself when fullVersion is empty (the
+// webhook was bypassed). When it is missing (deleted after admission, or no release matches),
+// new machines are blocked, since the release names their image.
 func (r *Reconciler) resolveRelease(ctx context.Context, s *scope) (ctrl.Result, error) {
 	releases := &runv1.TanzuKubernetesReleaseList{}
 	if err := r.Client.List(ctx, releases); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list TanzuKubernetesReleases: %w", err)
 	}
-	s.releases = releases.Items
 	dist := s.cluster.Spec.Distribution
+	s.release, s.releaseCompatible, s.updatesAvailable = clusterRelease(dist, releases.Items)
+	if s.release == nil {
+		s.releaseBlock = &Blocker{Reason: tkr.TanzuKubernetesReleaseNotFoundReason, Message: s.releaseCompatible.Message}
+		s.log.Info("release not found; new machines wait for it", "fullVersion", dist.FullVersion, "version", dist.Version)
+	}
+	return ctrl.Result{}, nil
+}
+
+// clusterRelease resolves the cluster's release among releases and derives its
+// TanzuKubernetesReleaseCompatible and UpdatesAvailable conditions from that one release, so
+// the conditions cannot disagree with the release machines are made from. The release is nil
+// when none resolves; the conditions then describe fullVersion, which is what the user set.
+func clusterRelease(dist runv1.Distribution, releases []runv1.TanzuKubernetesRelease) (
+	*runv1.TanzuKubernetesRelease, vmopv1.Condition, vmopv1.Condition) {
 	want := dist.FullVersion
 	if want == "" {
 		want = dist.Version
 	}
-	release, err := tkr.Resolve(want, s.releases)
-	if err != nil {
-		msg := tkr.ClusterReleaseCompatible(dist.FullVersion, s.releases, metav1.Now()).Message
-		s.releaseBlock = &Blocker{Reason: tkr.TanzuKubernetesReleaseNotFoundReason, Message: msg}
-		s.log.Info("release not found; new machines wait for it", "fullVersion", dist.FullVersion, "version", dist.Version)
-		return ctrl.Result{}, nil
+	full := dist.FullVersion
+	release, err := tkr.Resolve(want, releases)
+	if err == nil {
+		full = tkr.VersionOf(release)
 	}
-	s.release = release
-	return ctrl.Result{}, nil
+	return release, tkr.ClusterReleaseCompatible(full, releases), tkr.ClusterUpdatesAvailable(full, releases)
 }
 
 // observeMachines reads the VMs the cluster owns and lays them against the machines the spec

@@ -1,8 +1,6 @@
 package tanzukubernetesrelease
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/tkr"
@@ -11,8 +9,7 @@ import (
 // setStatus sets the release's two conditions from the set of all releases, in the order
 // `kubectl describe` should print them. Transition times move only when a status changes.
 func setStatus(release *runv1.TanzuKubernetesRelease, all []runv1.TanzuKubernetesRelease) {
-	now := metav1.Now()
 	conds := &release.Status.Conditions
-	conditions.Set(conds, tkr.ReleaseCompatible(release, now))
-	conditions.Set(conds, tkr.ReleaseUpdatesAvailable(release, all, now))
+	conditions.Set(conds, tkr.ReleaseCompatible(release))
+	conditions.Set(conds, tkr.ReleaseUpdatesAvailable(release, all))
 }

@@ -4,11 +4,9 @@ import (
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/conditions"
 )
 
 // Condition types. The type strings are what `kubectl get tkr` and `kubectl get tkc` columns
@@ -23,8 +21,9 @@ const (
 	// of the same Kubernetes minor exist; its message lists them, newest first.
 	TanzuKubernetesReleaseUpdatesAvailableCondition vmopv1.ConditionType = "UpdatesAvailable"
 
-	// TanzuKubernetesClusterReleaseCompatibleCondition is True on a cluster whose
-	// spec.distribution.fullVersion names an existing, usable release.
+	// TanzuKubernetesClusterReleaseCompatibleCondition is True on a cluster whose release
+	// resolves (spec.distribution.fullVersion, or its version hint when fullVersion is empty)
+	// to an existing, usable release.
 	TanzuKubernetesClusterReleaseCompatibleCondition vmopv1.ConditionType = "TanzuKubernetesReleaseCompatible"
 
 	// TanzuKubernetesClusterUpdatesAvailableCondition is True on a cluster when its release has
@@ -82,81 +81,52 @@ func Updates(release *runv1.TanzuKubernetesRelease, releases []runv1.TanzuKubern
 // them): True with the message "[v1.20.7+vmware.1-tkg.1.7fb9067 ...]", the form the
 // UPDATES AVAILABLE column shows, or False with reason NoUpdates and no message. A False
 // UpdatesAvailable is the normal state, so it carries no severity (as in the walkthrough).
-func UpdatesAvailable(updates []string, now metav1.Time) vmopv1.Condition {
+func UpdatesAvailable(updates []string) vmopv1.Condition {
 	if len(updates) == 0 {
-		return vmopv1.Condition{
-			Type:               TanzuKubernetesReleaseUpdatesAvailableCondition,
-			Status:             corev1.ConditionFalse,
-			Reason:             NoUpdatesReason,
-			LastTransitionTime: now,
-		}
+		return conditions.False(TanzuKubernetesReleaseUpdatesAvailableCondition, NoUpdatesReason, vmopv1.ConditionSeverityNone, "")
 	}
-	return vmopv1.Condition{
-		Type:               TanzuKubernetesReleaseUpdatesAvailableCondition,
-		Status:             corev1.ConditionTrue,
-		Message:            "[" + strings.Join(updates, " ") + "]",
-		LastTransitionTime: now,
-	}
+	c := conditions.True(TanzuKubernetesReleaseUpdatesAvailableCondition)
+	c.Message = "[" + strings.Join(updates, " ") + "]"
+	return c
 }
 
 // ReleaseCompatible is the Compatible condition of a release: True, or False with reason
 // InvalidVersion (severity Warning: existing clusters keep running, new ones cannot pick it)
 // when its version does not parse.
-func ReleaseCompatible(release *runv1.TanzuKubernetesRelease, now metav1.Time) vmopv1.Condition {
+func ReleaseCompatible(release *runv1.TanzuKubernetesRelease) vmopv1.Condition {
 	if _, err := Parse(VersionOf(release)); err != nil {
-		return vmopv1.Condition{
-			Type:               TanzuKubernetesReleaseCompatibleCondition,
-			Status:             corev1.ConditionFalse,
-			Severity:           vmopv1.ConditionSeverityWarning,
-			Reason:             InvalidVersionReason,
-			Message:            err.Error(),
-			LastTransitionTime: now,
-		}
+		return conditions.False(TanzuKubernetesReleaseCompatibleCondition, InvalidVersionReason,
+			vmopv1.ConditionSeverityWarning, "%v", err)
 	}
-	return vmopv1.Condition{
-		Type:               TanzuKubernetesReleaseCompatibleCondition,
-		Status:             corev1.ConditionTrue,
-		LastTransitionTime: now,
-	}
+	return conditions.True(TanzuKubernetesReleaseCompatibleCondition)
 }
 
 // ReleaseUpdatesAvailable is the UpdatesAvailable condition of a release among releases.
-func ReleaseUpdatesAvailable(release *runv1.TanzuKubernetesRelease, releases []runv1.TanzuKubernetesRelease, now metav1.Time) vmopv1.Condition {
-	return UpdatesAvailable(Updates(release, releases), now)
+func ReleaseUpdatesAvailable(release *runv1.TanzuKubernetesRelease, releases []runv1.TanzuKubernetesRelease) vmopv1.Condition {
+	return UpdatesAvailable(Updates(release, releases))
 }
 
 // ClusterReleaseCompatible is the TanzuKubernetesReleaseCompatible condition of a cluster whose
 // resolved release is fullVersion: True when that release exists (leading "v" optional), else
 // False with reason TanzuKubernetesReleaseNotFound and severity Warning, since the cluster's
 // existing nodes keep running but it cannot be scaled or repaired from a release that is gone.
-func ClusterReleaseCompatible(fullVersion string, releases []runv1.TanzuKubernetesRelease, now metav1.Time) vmopv1.Condition {
-	if find(fullVersion, releases) == nil {
-		err := CheckFullVersion("", fullVersion, releases)
-		msg := "spec.distribution.fullVersion is empty"
-		if err != nil {
-			msg = err.Error()
-		}
-		return vmopv1.Condition{
-			Type:               TanzuKubernetesClusterReleaseCompatibleCondition,
-			Status:             corev1.ConditionFalse,
-			Severity:           vmopv1.ConditionSeverityWarning,
-			Reason:             TanzuKubernetesReleaseNotFoundReason,
-			Message:            msg,
-			LastTransitionTime: now,
-		}
+func ClusterReleaseCompatible(fullVersion string, releases []runv1.TanzuKubernetesRelease) vmopv1.Condition {
+	if find(fullVersion, releases) != nil {
+		return conditions.True(TanzuKubernetesClusterReleaseCompatibleCondition)
 	}
-	return vmopv1.Condition{
-		Type:               TanzuKubernetesClusterReleaseCompatibleCondition,
-		Status:             corev1.ConditionTrue,
-		LastTransitionTime: now,
+	msg := "spec.distribution.fullVersion is empty"
+	if err := CheckFullVersion("", fullVersion, releases); err != nil {
+		msg = err.Error()
 	}
+	return conditions.False(TanzuKubernetesClusterReleaseCompatibleCondition, TanzuKubernetesReleaseNotFoundReason,
+		vmopv1.ConditionSeverityWarning, "%s", msg)
 }
 
 // ClusterUpdatesAvailable is the UpdatesAvailable condition of a cluster running fullVersion:
 // its release's updates. A cluster whose release is missing reports no updates; its
 // TanzuKubernetesReleaseCompatible condition carries that problem.
-func ClusterUpdatesAvailable(fullVersion string, releases []runv1.TanzuKubernetesRelease, now metav1.Time) vmopv1.Condition {
-	c := UpdatesAvailable(Updates(find(fullVersion, releases), releases), now)
+func ClusterUpdatesAvailable(fullVersion string, releases []runv1.TanzuKubernetesRelease) vmopv1.Condition {
+	c := UpdatesAvailable(Updates(find(fullVersion, releases), releases))
 	c.Type = TanzuKubernetesClusterUpdatesAvailableCondition
 	return c
 }

@@ -1,18 +1,13 @@
 package tkr_test
 
 import (
-	"time"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
-
-var now = metav1.NewTime(time.Date(2021, 6, 15, 12, 9, 32, 0, time.UTC))
 
 var _ = Describe("Updates", func() {
 	DescribeTable("are the newer builds of the same Kubernetes minor, newest first",
@@ -53,35 +48,35 @@ var _ = Describe("Updates", func() {
 
 var _ = Describe("Conditions", func() {
 	It("UpdatesAvailable is True with the updates in brackets, as the UPDATES AVAILABLE column shows", func() {
-		Expect(tkr.UpdatesAvailable([]string{"v1.20.7+vmware.1-tkg.1.7fb9067"}, now)).To(Equal(vmopv1.Condition{
+		Expect(tkr.UpdatesAvailable([]string{"v1.20.7+vmware.1-tkg.1.7fb9067"})).To(Equal(vmopv1.Condition{
 			Type: "UpdatesAvailable", Status: corev1.ConditionTrue,
-			Message: "[v1.20.7+vmware.1-tkg.1.7fb9067]", LastTransitionTime: now,
+			Message: "[v1.20.7+vmware.1-tkg.1.7fb9067]",
 		}))
-		Expect(tkr.UpdatesAvailable([]string{"v1.20.8+vmware.1-tkg.2", "v1.20.7+vmware.1-tkg.1.7fb9067"}, now).Message).
+		Expect(tkr.UpdatesAvailable([]string{"v1.20.8+vmware.1-tkg.2", "v1.20.7+vmware.1-tkg.1.7fb9067"}).Message).
 			To(Equal("[v1.20.8+vmware.1-tkg.2 v1.20.7+vmware.1-tkg.1.7fb9067]"))
 	})
 
 	It("UpdatesAvailable is False with reason NoUpdates, no message and no severity, as the walkthrough shows", func() {
-		Expect(tkr.UpdatesAvailable(nil, now)).To(Equal(vmopv1.Condition{
-			Type: "UpdatesAvailable", Status: corev1.ConditionFalse, Reason: "NoUpdates", LastTransitionTime: now,
+		Expect(tkr.UpdatesAvailable(nil)).To(Equal(vmopv1.Condition{
+			Type: "UpdatesAvailable", Status: corev1.ConditionFalse, Reason: "NoUpdates",
 		}))
 	})
 
 	It("a release reports its updates", func() {
-		c := tkr.ReleaseUpdatesAvailable(&catalog[2], catalog, now) // v1.20.7
+		c := tkr.ReleaseUpdatesAvailable(&catalog[2], catalog) // v1.20.7
 		Expect(c.Type).To(Equal(tkr.TanzuKubernetesReleaseUpdatesAvailableCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
 		Expect(c.Message).To(Equal("[v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2 v1.20.8+vmware.1-tkg.1.1234567]"))
 	})
 
 	It("a release with a valid version is Compatible", func() {
-		Expect(tkr.ReleaseCompatible(&catalog[0], now)).To(Equal(vmopv1.Condition{
-			Type: "Compatible", Status: corev1.ConditionTrue, LastTransitionTime: now,
+		Expect(tkr.ReleaseCompatible(&catalog[0])).To(Equal(vmopv1.Condition{
+			Type: "Compatible", Status: corev1.ConditionTrue,
 		}))
 	})
 
 	It("a release whose version does not parse is not Compatible, and says why", func() {
-		c := tkr.ReleaseCompatible(&releases("v1.20.2+custom.1")[0], now)
+		c := tkr.ReleaseCompatible(&releases("v1.20.2+custom.1")[0])
 		Expect(c.Status).To(Equal(corev1.ConditionFalse))
 		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
 		Expect(c.Reason).To(Equal(tkr.InvalidVersionReason))
@@ -90,16 +85,16 @@ var _ = Describe("Conditions", func() {
 
 	It("a cluster on the walkthrough's release is TanzuKubernetesReleaseCompatible with no updates", func() {
 		only := releases("v1.20.2+vmware.1-tkg.2.3e10706", "v1.21.6+vmware.1-tkg.1.b3d708a")
-		Expect(tkr.ClusterReleaseCompatible("v1.20.2+vmware.1-tkg.2.3e10706", only, now)).To(Equal(vmopv1.Condition{
-			Type: "TanzuKubernetesReleaseCompatible", Status: corev1.ConditionTrue, LastTransitionTime: now,
+		Expect(tkr.ClusterReleaseCompatible("v1.20.2+vmware.1-tkg.2.3e10706", only)).To(Equal(vmopv1.Condition{
+			Type: "TanzuKubernetesReleaseCompatible", Status: corev1.ConditionTrue,
 		}))
-		Expect(tkr.ClusterUpdatesAvailable("v1.20.2+vmware.1-tkg.2.3e10706", only, now)).To(Equal(vmopv1.Condition{
-			Type: "UpdatesAvailable", Status: corev1.ConditionFalse, Reason: "NoUpdates", LastTransitionTime: now,
+		Expect(tkr.ClusterUpdatesAvailable("v1.20.2+vmware.1-tkg.2.3e10706", only)).To(Equal(vmopv1.Condition{
+			Type: "UpdatesAvailable", Status: corev1.ConditionFalse, Reason: "NoUpdates",
 		}))
 	})
 
 	It("a cluster on an older build reports its updates", func() {
-		c := tkr.ClusterUpdatesAvailable("v1.20.8+vmware.1-tkg.1.1234567", catalog, now)
+		c := tkr.ClusterUpdatesAvailable("v1.20.8+vmware.1-tkg.1.1234567", catalog)
 		Expect(c.Type).To(Equal(tkr.TanzuKubernetesClusterUpdatesAvailableCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
 		Expect(c.Message).To(Equal("[v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2]"))
@@ -107,13 +102,13 @@ var _ = Describe("Conditions", func() {
 
 	DescribeTable("a cluster whose release is gone is not TanzuKubernetesReleaseCompatible and has no updates",
 		func(full, says string) {
-			c := tkr.ClusterReleaseCompatible(full, catalog, now)
+			c := tkr.ClusterReleaseCompatible(full, catalog)
 			Expect(c.Type).To(Equal(tkr.TanzuKubernetesClusterReleaseCompatibleCondition))
 			Expect(c.Status).To(Equal(corev1.ConditionFalse))
 			Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
 			Expect(c.Reason).To(Equal(tkr.TanzuKubernetesReleaseNotFoundReason))
 			Expect(c.Message).To(ContainSubstring(says))
-			Expect(tkr.ClusterUpdatesAvailable(full, catalog, now).Reason).To(Equal(tkr.NoUpdatesReason))
+			Expect(tkr.ClusterUpdatesAvailable(full, catalog).Reason).To(Equal(tkr.NoUpdatesReason))
 		},
 		Entry("deleted release", "v1.17.8+vmware.1-tkg.1.5417466", `"v1.17.8+vmware.1-tkg.1.5417466" names no TanzuKubernetesRelease`),
 		Entry("never resolved", "", "a version is required"),
