@@ -47,7 +47,7 @@ func clusterRelease(dist runv1.Distribution, releases []runv1.TanzuKubernetesRel
 	if want == "" {
 		want = dist.Version
 	}
-	full := dist.FullVersion
+	full := want // when nothing resolves, the conditions name what was asked for
 	release, err := tkr.Resolve(want, releases)
 	if err == nil {
 		full = tkr.VersionOf(release)
