@@ -35,6 +35,9 @@ import (
 // Finalizer keeps a VirtualMachine until its vSphere VM is destroyed.
 const Finalizer = "virtualmachine.vmoperator.vmware.com"
 
+// PhaseChangedReason is the reason of the Normal event recorded on every phase change.
+const PhaseChangedReason = "PhaseChanged"
+
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines/status;virtualmachines/finalizers,verbs=get;update;patch
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses;virtualmachineclassbindings;virtualmachineimages,verbs=get;list;watch
@@ -139,8 +142,8 @@ func (r *Reconciler) recordPhaseChange(vm *vmopv1.VirtualMachine, from vmopv1.VM
 	switch to := vm.Status.Phase; {
 	case to == from:
 	case from == "":
-		r.Recorder.Eventf(vm, corev1.EventTypeNormal, "PhaseChanged", "VM enters %s phase", to)
+		r.Recorder.Eventf(vm, corev1.EventTypeNormal, PhaseChangedReason, "VM enters %s phase", to)
 	default:
-		r.Recorder.Eventf(vm, corev1.EventTypeNormal, "PhaseChanged", "VM changes from %s phase to %s phase", from, to)
+		r.Recorder.Eventf(vm, corev1.EventTypeNormal, PhaseChangedReason, "VM changes from %s phase to %s phase", from, to)
 	}
 }

@@ -101,8 +101,8 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		cfg = supervisor.Config{
 			RepoRoot:      root,
 			StateDir:      GinkgoT().TempDir(),
-			APIServerPort: freePort(),
-			VCenterPort:   freePort(),
+			APIServerPort: testenv.FreePort(),
+			VCenterPort:   testenv.FreePort(),
 			Log:           GinkgoLogr,
 		}
 		sup, err = supervisor.Start(ctx, cfg)
@@ -232,22 +232,13 @@ var _ = Describe("Starting the local supervisor on a taken port", func() {
 		dir := GinkgoT().TempDir()
 
 		_, err = supervisor.Start(context.Background(), supervisor.Config{
-			RepoRoot: testenv.RepoRoot(), StateDir: dir, APIServerPort: port, VCenterPort: freePort(), Log: GinkgoLogr,
+			RepoRoot: testenv.RepoRoot(), StateDir: dir, APIServerPort: port, VCenterPort: testenv.FreePort(), Log: GinkgoLogr,
 		})
 		Expect(err).To(MatchError(ContainSubstring(fmt.Sprintf("port %d for the kube-apiserver is taken", port))))
 		Expect(err).To(MatchError(ContainSubstring("--apiserver-port")))
 		Expect(filepath.Join(dir, "ready")).NotTo(BeAnExistingFile())
 	})
 })
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort() int {
-	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // child is an etcd or kube-apiserver process started by this test process.
 type child struct {

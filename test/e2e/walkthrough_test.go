@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,7 +46,7 @@ func start(mode enforcement.Mode) *walkthrough {
 	GinkgoHelper()
 	root := testenv.RepoRoot()
 	sup, err := supervisor.Start(ctx, supervisor.Config{
-		RepoRoot: root, StateDir: GinkgoT().TempDir(), APIServerPort: freePort(), VCenterPort: freePort(),
+		RepoRoot: root, StateDir: GinkgoT().TempDir(), APIServerPort: testenv.FreePort(), VCenterPort: testenv.FreePort(),
 		Enforcement: mode, Log: GinkgoLogr,
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -100,14 +99,6 @@ var stockClasses = []string{
 
 func vmclassFlags(classes ...string) string {
 	return "-vmclass " + strings.Join(classes, " -vmclass ")
-}
-
-func freePort() int {
-	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 var _ = Describe("The walkthrough in Deny mode (the default)", Ordered, func() {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"net"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -44,4 +45,13 @@ func (e *Env) NewNamespace(prefix string) string {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
 	Expect(e.Client.Create(context.Background(), ns)).To(Succeed())
 	return ns.Name
+}
+
+// FreePort returns a loopback port nothing listens on right now.
+func FreePort() int {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
