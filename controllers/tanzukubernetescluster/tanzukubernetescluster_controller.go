@@ -43,6 +43,10 @@ const PhaseChangedReason = "PhaseChanged"
 type Reconciler struct {
 	// Client reads from the manager's cache, with the field indexes of internal/index.
 	Client client.Client
+	// Live reads the apiserver to confirm what the cache says is missing (a class, binding or
+	// release), so a cluster never reports a failure that is only the cache lagging;
+	// SetupWithManager sets the manager's API reader.
+	Live client.Reader
 	// Recorder records the PhaseChanged events.
 	Recorder record.EventRecorder
 }
@@ -54,6 +58,9 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil || r.Recorder == nil {
 		return errors.New("tanzukubernetescluster reconciler needs a client and an event recorder")
+	}
+	if r.Live == nil {
+		r.Live = mgr.GetAPIReader()
 	}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).

@@ -191,3 +191,27 @@ var _ = Describe("Reconcile's release", func() {
 		Entry("release gone", "v1.20.2+vmware.1-tkg.2.3e10706", false, 0, corev1.ConditionFalse),
 	)
 })
+
+var _ = Describe("Reconcile with a cache a moment behind the apiserver", func() {
+	It("confirms a release, class and binding its cache lacks before blocking machines", func() {
+		tkc := objects.Cluster("ns", "c", "guaranteed-medium", "guaranteed-medium")
+		tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 1
+		tkc.Spec.Distribution.FullVersion = "v1.20.2+vmware.1-tkg.2.3e10706"
+		tkc.Finalizers = []string{Finalizer}
+		cache := fakeclient.New(tkc) // has seen the cluster, nothing it depends on
+		live := fakeclient.New(objects.GuaranteedClass("guaranteed-medium", 2, "8Gi"), objects.Binding("ns", "gm", "guaranteed-medium"),
+			objects.Release("v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2", "photon"))
+		r := &Reconciler{Client: cache, Live: live, Recorder: record.NewFakeRecorder(10)}
+		_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tkc)})
+		Expect(err).NotTo(HaveOccurred())
+
+		vms := &vmopv1.VirtualMachineList{}
+		Expect(cache.List(context.Background(), vms, client.InNamespace("ns"))).To(Succeed())
+		Expect(vms.Items).To(HaveLen(2), "both machines are made")
+		Expect(cache.Get(context.Background(), client.ObjectKeyFromObject(tkc), tkc)).To(Succeed())
+		Expect(tkc.Status.Phase).NotTo(Equal(runv1.PhaseFailed))
+		for _, c := range tkc.Status.Conditions {
+			Expect(c.Reason).NotTo(ContainSubstring("NotFound"), "condition %s: %s", c.Type, c.Message)
+		}
+	})
+})

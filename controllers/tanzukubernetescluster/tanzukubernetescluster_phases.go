@@ -16,6 +16,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
@@ -24,12 +25,21 @@ import (
 // webhook was bypassed). When it is missing (deleted after admission, or no release matches),
 // new machines are blocked, since the release names their image.
 func (r *Reconciler) resolveRelease(ctx context.Context, s *scope) (ctrl.Result, error) {
-	releases := &runv1.TanzuKubernetesReleaseList{}
-	if err := r.Client.List(ctx, releases); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list TanzuKubernetesReleases: %w", err)
-	}
 	dist := s.cluster.Spec.Distribution
-	s.release, s.releaseCompatible, s.updatesAvailable = clusterRelease(dist, releases.Items)
+	// A release the cache does not have yet is looked for on the apiserver before the cluster
+	// reports it missing.
+	releases, err := confirm.Refusal(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, func(rd client.Reader) ([]runv1.TanzuKubernetesRelease, bool, error) {
+		list := &runv1.TanzuKubernetesReleaseList{}
+		if err := rd.List(ctx, list); err != nil {
+			return nil, false, fmt.Errorf("list TanzuKubernetesReleases: %w", err)
+		}
+		release, _, _ := clusterRelease(dist, list.Items)
+		return list.Items, release == nil, nil
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	s.release, s.releaseCompatible, s.updatesAvailable = clusterRelease(dist, releases)
 	if s.release == nil {
 		s.releaseBlock = &Blocker{Reason: tkr.TanzuKubernetesReleaseNotFoundReason, Message: s.releaseCompatible.Message}
 		s.log.Info("release not found; new machines wait for it", "fullVersion", dist.FullVersion, "version", dist.Version)
@@ -122,7 +132,7 @@ func (r *Reconciler) createMachines(ctx context.Context, s *scope) (ctrl.Result,
 		settings := poolSettings(tkc, m.Pool)
 		d, ok := decisions[m.Pool]
 		if !ok {
-			dec, err := classaccess.Check(ctx, r.Client, tkc.Namespace, settings.Class)
+			dec, err := classaccess.Check(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, tkc.Namespace, settings.Class)
 			if err != nil {
 				return ctrl.Result{}, fmt.Errorf("check class %q for pool %s: %w", settings.Class, m.Pool, err)
 			}

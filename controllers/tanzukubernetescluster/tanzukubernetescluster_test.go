@@ -330,7 +330,7 @@ var _ = Describe("Version resolution at admission", func() {
 
 		tkc := objects.Cluster(ns, "minor", "guaranteed-medium", "best-effort-medium")
 		tkc.Spec.Distribution.Version = "v1.20"
-		Eventually(func() error { return admin.Create(ctx, tkc) }).Should(Succeed())
+		Expect(admin.Create(ctx, tkc)).To(Succeed())
 		Expect(tkc.Spec.Distribution.FullVersion).To(Equal("v1.20.7+vmware.1-tkg.1.7fb9067"))
 
 		By("keeping the pinned release when an update leaves it empty and the hint unchanged")

@@ -67,7 +67,7 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 		Eventually(func() error {
 			return admin.Get(ctx, client.ObjectKey{Name: runv1.ReleaseName(image.FullVersion)}, &runv1.TanzuKubernetesRelease{})
 		}).WithTimeout(20 * time.Second).Should(Succeed())
-		Eventually(func() error { return admin.Create(ctx, tkc) }).WithTimeout(20 * time.Second).Should(Succeed())
+		Expect(admin.Create(ctx, tkc)).To(Succeed())
 		Expect(tkc.Spec.Distribution.FullVersion).To(Equal(image.FullVersion))
 		Eventually(phase(ns, "e2e")).Should(Equal(runv1.PhaseFailed))
 

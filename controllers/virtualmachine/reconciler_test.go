@@ -55,4 +55,22 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		Expect(prereq.Reason).To(Equal(vmopv1.VirtualMachineClassNotFoundReason))
 		Expect(prereq.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
 	})
+
+	It("confirms with the apiserver what its cache lacks before reporting a class, binding or image missing", func() {
+		vm := objects.VM("ns", "fresh", "best-effort-small", "ubuntu")
+		vm.Finalizers = []string{virtualmachine.Finalizer}
+		cache := fakeclient.New(vm) // has seen the VM, not yet its class, binding or image
+		live := fakeclient.New(objects.BestEffortClass("best-effort-small", 2, "4Gi"),
+			objects.Binding("ns", "best-effort-small", "best-effort-small"), objects.Image("ubuntu"))
+		recorder := record.NewFakeRecorder(10)
+		r := &virtualmachine.Reconciler{Client: cache, Live: live, Provider: &recordingProvider{}, Recorder: recorder}
+
+		_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(vm)})
+		Expect(err).NotTo(HaveOccurred())
+		got := &vmopv1.VirtualMachine{}
+		Expect(cache.Get(context.Background(), client.ObjectKeyFromObject(vm), got)).To(Succeed())
+		Expect(conditions.IsTrue(got.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition)).To(BeTrue(),
+			"conditions: %+v", got.Status.Conditions)
+		Expect(recorder.Events).NotTo(Receive(HavePrefix("Warning")))
+	})
 })

@@ -45,7 +45,11 @@ const PhaseChangedReason = "PhaseChanged"
 
 // Reconciler makes vSphere match VirtualMachines.
 type Reconciler struct {
-	Client   client.Client
+	Client client.Client
+	// Live reads the apiserver to confirm what the cache says is missing (a class, binding or
+	// image), so a VM never reports a failure that is only the cache lagging; SetupWithManager
+	// sets the manager's API reader.
+	Live     client.Reader
 	Provider vsphere.Provider
 	Recorder record.EventRecorder
 	// IPs gives VMs static addresses through guest customization; nil leaves addressing to the
@@ -61,6 +65,9 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil || r.Provider == nil || r.Recorder == nil {
 		return errors.New("virtualmachine reconciler needs a client, a provider and an event recorder")
+	}
+	if r.Live == nil {
+		r.Live = mgr.GetAPIReader()
 	}
 	// Recover from a vCenter outage within a minute of its end, not after the default ~16 minutes.
 	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, time.Minute)

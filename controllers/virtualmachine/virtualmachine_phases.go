@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -15,6 +14,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
@@ -32,7 +32,7 @@ const StaticIPAnnotation = "vmoperator.vmware.com/static-ip"
 // reconcileNormal checks the prerequisites, then makes vSphere match the spec.
 func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
 	created := vm.Status.UniqueID != ""
-	d, err := classaccess.Check(ctx, r.Client, vm.Namespace, vm.Spec.ClassName)
+	d, err := classaccess.Check(ctx, r.readers(), vm.Namespace, vm.Spec.ClassName)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -122,15 +122,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, vm *vmopv1.VirtualMach
 }
 
 func (r *Reconciler) imageExists(ctx context.Context, name string) (bool, error) {
-	err := r.Client.Get(ctx, client.ObjectKey{Name: name}, &vmopv1.VirtualMachineImage{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
+	found, err := confirm.Exists(ctx, r.readers(), client.ObjectKey{Name: name}, &vmopv1.VirtualMachineImage{})
 	if err != nil {
 		return false, fmt.Errorf("read VirtualMachineImage %q: %w", name, err)
 	}
-	return true, nil
+	return found, nil
 }
+
+func (r *Reconciler) readers() confirm.Readers { return confirm.Readers{Cache: r.Client, Live: r.Live} }
 
 // vmSpec is what the provider needs. A VM made before keeps its applied class, whatever the class
 // is now (or whether it still exists); a new VM takes the class as it is.

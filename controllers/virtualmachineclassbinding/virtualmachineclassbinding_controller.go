@@ -21,6 +21,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/patch"
 )
@@ -35,6 +36,9 @@ type Reconciler struct {
 	// Client reads from the manager's cache, where index.BindingClassName is registered, and
 	// writes to the API server.
 	Client client.Client
+	// Live reads the apiserver to confirm a class the cache does not have, so a class created a
+	// moment ago is never reported missing; SetupWithManager sets the manager's API reader.
+	Live client.Reader
 }
 
 // SetupWithManager registers the controller: it reconciles bindings and is woken, for every
@@ -42,6 +46,9 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil {
 		return errors.New("virtualmachineclassbinding controller: Client is required")
+	}
+	if r.Live == nil {
+		r.Live = mgr.GetAPIReader()
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vmopv1.VirtualMachineClassBinding{}).
@@ -84,16 +91,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	return ctrl.Result{}, nil
 }
 
-// classExists reads the class from the cache; NotFound is an answer, not an error.
+// classExists reads the class from the cache, confirming an absence with the apiserver.
 func (r *Reconciler) classExists(ctx context.Context, class string) (bool, error) {
-	err := r.Client.Get(ctx, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return false, nil
-	case err != nil:
+	found, err := confirm.Exists(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
+	if err != nil {
 		return false, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
 	}
-	return true, nil
+	return found, nil
 }
 
 // classToBindings maps a class to every binding, in any namespace, whose classRef.name is the

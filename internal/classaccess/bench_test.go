@@ -18,6 +18,7 @@ import (
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/test/objects"
@@ -39,7 +40,7 @@ func BenchmarkCheck(b *testing.B) {
 			class = "unbound-class"
 		}
 		start := time.Now()
-		d, err := classaccess.Check(ctx, r, ns, class)
+		d, err := classaccess.Check(ctx, confirm.Readers{Cache: r}, ns, class)
 		elapsed := time.Since(start)
 		if err != nil || d.Verdict != want {
 			b.Fatalf("check %s/%s: verdict %v, err %v", ns, class, d.Verdict, err)

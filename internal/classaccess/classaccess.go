@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/index"
 )
 
@@ -68,10 +69,21 @@ func (d Decision) Message() string {
 	return ""
 }
 
-// Check decides whether namespace may use class. The reader should be the manager's cache with
-// the index.BindingClassName index registered: the lookup is then by index, so its cost does not
-// grow with the number of bindings. A binding counts by its classRef.name, never by its own name.
-func Check(ctx context.Context, r client.Reader, namespace, class string) (Decision, error) {
+// Check decides whether namespace may use class. It reads rs.Cache, the manager's cache with the
+// index.BindingClassName index registered, so an admitted lookup is by index and its cost does not
+// grow with the number of bindings. A refusal is confirmed with rs.Live before it is returned: a
+// class or binding created a moment ago may not be in the cache yet. A binding counts by its
+// classRef.name, never by its own name.
+func Check(ctx context.Context, rs confirm.Readers, namespace, class string) (Decision, error) {
+	return confirm.Refusal(ctx, rs, func(r client.Reader) (Decision, bool, error) {
+		d, err := check(ctx, r, namespace, class)
+		return d, !d.Usable(), err
+	})
+}
+
+// check is Check's decision on one reader. On the apiserver, the binding lookup is a field
+// selector on classRef.name, a selectable field of the binding CRD.
+func check(ctx context.Context, r client.Reader, namespace, class string) (Decision, error) {
 	d := Decision{Namespace: namespace, Class: class}
 	found := &vmopv1.VirtualMachineClass{}
 	err := r.Get(ctx, client.ObjectKey{Name: class}, found)

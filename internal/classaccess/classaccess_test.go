@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/test/fakeclient"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -35,7 +36,7 @@ var _ = Describe("Check", func() {
 
 	DescribeTable("decides by the binding's classRef in the namespace",
 		func(ns, class string, want classaccess.Verdict, reason string) {
-			d, err := classaccess.Check(ctx, fakeclient.New(world...), ns, class)
+			d, err := classaccess.Check(ctx, cacheOnly(fakeclient.New(world...)), ns, class)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(d.Verdict).To(Equal(want))
 			Expect(d.Reason()).To(Equal(reason))
@@ -56,19 +57,19 @@ var _ = Describe("Check", func() {
 	)
 
 	It("names the class, the namespace and the bound classes when refusing", func() {
-		d, err := classaccess.Check(ctx, fakeclient.New(world...), "cormac-new-ns", "guaranteed-medium")
+		d, err := classaccess.Check(ctx, cacheOnly(fakeclient.New(world...)), "cormac-new-ns", "guaranteed-medium")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Bound).To(Equal([]string{"best-effort-medium", "deleted-class", "guaranteed-large"}))
 		Expect(d.FieldError(field.NewPath("spec", "topology", "controlPlane", "class")).Error()).To(Equal(
 			`spec.topology.controlPlane.class: Invalid value: "guaranteed-medium": VirtualMachineClass "guaranteed-medium" is not bound in namespace "cormac-new-ns" (bound here: best-effort-medium, deleted-class, guaranteed-large); use a bound class or ask a platform admin to bind this one`))
 
-		d, err = classaccess.Check(ctx, fakeclient.New(world...), "empty", "nope")
+		d, err = classaccess.Check(ctx, cacheOnly(fakeclient.New(world...)), "empty", "nope")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Message()).To(Equal(`VirtualMachineClass "nope" does not exist (bound in namespace "empty": none); use one of the bound classes`))
 	})
 
 	It("says nothing about a usable class", func() {
-		d, err := classaccess.Check(ctx, fakeclient.New(world...), "cormac-new-ns", "guaranteed-large")
+		d, err := classaccess.Check(ctx, cacheOnly(fakeclient.New(world...)), "cormac-new-ns", "guaranteed-large")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Message()).To(BeEmpty())
 		Expect(d.Bound).To(BeNil())
@@ -80,7 +81,61 @@ var _ = Describe("Check", func() {
 				return errors.New("cache not synced")
 			},
 		})
-		_, err := classaccess.Check(ctx, broken, "cormac-new-ns", "guaranteed-large")
+		_, err := classaccess.Check(ctx, cacheOnly(broken), "cormac-new-ns", "guaranteed-large")
 		Expect(err).To(MatchError(ContainSubstring(`list bindings of class "guaranteed-large" in namespace "cormac-new-ns": cache not synced`)))
 	})
+
+	Describe("with a cache a moment behind the apiserver", func() {
+		// live holds a class and a binding the cache has not seen yet.
+		var cache, live client.Reader
+		var liveReads int
+		BeforeEach(func() {
+			cache = fakeclient.New(world...)
+			liveReads = 0
+			live = interceptor.NewClient(fakeclient.New(append(world,
+				objects.BestEffortClass("best-effort-4xlarge", 16, "128Gi"),
+				objects.Binding("cormac-new-ns", "best-effort-4xlarge", "best-effort-4xlarge"),
+				objects.Binding("cormac-new-ns", "guaranteed-medium", "guaranteed-medium"))...), interceptor.Funcs{
+				Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+					liveReads++
+					return c.Get(ctx, key, obj, opts...)
+				},
+				List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+					liveReads++
+					return c.List(ctx, list, opts...)
+				},
+			})
+		})
+
+		It("confirms a class the cache has not seen before refusing it", func() {
+			d, err := classaccess.Check(ctx, confirm.Readers{Cache: cache, Live: live}, "cormac-new-ns", "best-effort-4xlarge")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Verdict).To(Equal(classaccess.Usable))
+			Expect(d.Found).To(HaveField("Name", "best-effort-4xlarge"))
+		})
+
+		It("confirms a binding the cache has not seen before refusing it", func() {
+			d, err := classaccess.Check(ctx, confirm.Readers{Cache: cache, Live: live}, "cormac-new-ns", "guaranteed-medium")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Verdict).To(Equal(classaccess.Usable))
+		})
+
+		It("admits from the cache alone", func() {
+			d, err := classaccess.Check(ctx, confirm.Readers{Cache: cache, Live: live}, "cormac-new-ns", "guaranteed-large")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Usable()).To(BeTrue())
+			Expect(liveReads).To(BeZero(), "an admitted check costs no apiserver read")
+		})
+
+		It("refuses with what the apiserver says is bound", func() {
+			d, err := classaccess.Check(ctx, confirm.Readers{Cache: cache, Live: live}, "new-namespace", "best-effort-4xlarge")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Verdict).To(Equal(classaccess.NotBound))
+			Expect(d.Bound).To(Equal([]string{"guaranteed-medium"}))
+			Expect(liveReads).To(BeNumerically(">", 0))
+		})
+	})
 })
+
+// cacheOnly reads r as the cache, with nothing to confirm against.
+func cacheOnly(r client.Reader) confirm.Readers { return confirm.Readers{Cache: r} }

@@ -10,10 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/confirm"
 )
 
 // Mode is how admission treats a class that is missing or not bound in the namespace.
@@ -67,8 +67,9 @@ func (m Mode) Answer(gk schema.GroupKind, name string, f Findings) (admission.Wa
 
 // ClassPolicy is what an admitting webhook needs to apply the class-access rule.
 type ClassPolicy struct {
-	// Reader is the manager's cache, with the field indexes registered.
-	Reader client.Reader
+	// Readers are the manager's cache, with the field indexes registered, and the apiserver,
+	// which confirms every refusal.
+	Readers confirm.Readers
 	// Mode says whether class-access problems refuse the request or only warn.
 	Mode Mode
 }
@@ -76,7 +77,7 @@ type ClassPolicy struct {
 // CheckClass records in f, at path, why namespace may not use class. A failure to read the
 // cache is returned as a 503, so the request fails closed.
 func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, path *field.Path, f *Findings) error {
-	d, err := classaccess.Check(ctx, p.Reader, namespace, class)
+	d, err := classaccess.Check(ctx, p.Readers, namespace, class)
 	if err != nil {
 		return Unavailable("check VM class access", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
+// The first two names are also selectable fields of their CRDs (see the API types), so the same
+// selector reads the cache's index and, to confirm a refusal, the apiserver.
 const (
 	// BindingClassName indexes VirtualMachineClassBindings by classRef.name, the class they bind.
 	BindingClassName = "classRef.name"

@@ -20,6 +20,7 @@ import (
 	"github.com/vm-service/vm-service/controllers/vcentersync"
 	vmctrl "github.com/vm-service/vm-service/controllers/virtualmachine"
 	imagesync "github.com/vm-service/vm-service/controllers/virtualmachineimage"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/ippool"
@@ -180,13 +181,14 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 
 // setupWebhooks registers one admission webhook per admitted kind.
 func setupWebhooks(mgr ctrl.Manager, opts Options) error {
-	reader := mgr.GetClient() // reads from the informer cache, where the indexes live
-	policy := enforcement.ClassPolicy{Reader: reader, Mode: opts.Enforcement}
+	// The informer cache, where the indexes live, answers; the apiserver confirms refusals.
+	readers := confirm.Readers{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}
+	policy := enforcement.ClassPolicy{Readers: readers, Mode: opts.Enforcement}
 	for name, w := range map[string]setupWithManager{
 		"VirtualMachine":             &vmwebhook.Validator{ClassPolicy: policy},
 		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy},
-		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Reader: reader},
-		"VirtualMachineClass":        &classwebhook.Validator{Reader: reader},
+		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Readers: readers},
+		"VirtualMachineClass":        &classwebhook.Validator{Readers: readers},
 	} {
 		if err := w.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s webhook: %w", name, err)

@@ -79,3 +79,11 @@ func Release(version, kubernetesVersion, image string) *runv1.TanzuKubernetesRel
 		},
 	}
 }
+
+// Image is an OVF VirtualMachineImage from the content library.
+func Image(name string) *vmopv1.VirtualMachineImage {
+	return &vmopv1.VirtualMachineImage{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       vmopv1.VirtualMachineImageSpec{Type: "ovf", ImageSourceType: "Content Library"},
+	}
+}

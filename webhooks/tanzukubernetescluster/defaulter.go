@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
@@ -23,8 +24,9 @@ import (
 // so the cluster is pinned to one release from admission on: a release published later never
 // changes an existing cluster behind its owner's back.
 type Defaulter struct {
-	// Reader is the manager's cache; the TanzuKubernetesReleases are read from it.
-	Reader client.Reader
+	// Readers are the manager's cache, where the TanzuKubernetesReleases are read, and the
+	// apiserver, read again when the cache resolves nothing.
+	Readers confirm.Readers
 }
 
 var _ admission.Defaulter[*runv1.TanzuKubernetesCluster] = &Defaulter{}
@@ -54,12 +56,21 @@ func (d *Defaulter) Default(ctx context.Context, tkc *runv1.TanzuKubernetesClust
 	if dist.FullVersion != "" || dist.Version == "" {
 		return nil
 	}
-	releases := &runv1.TanzuKubernetesReleaseList{}
-	if err := d.Reader.List(ctx, releases); err != nil {
+	release, err := confirm.Refusal(ctx, d.Readers, func(r client.Reader) (*runv1.TanzuKubernetesRelease, bool, error) {
+		releases := &runv1.TanzuKubernetesReleaseList{}
+		if err := r.List(ctx, releases); err != nil {
+			return nil, false, err
+		}
+		release, err := tkr.Resolve(dist.Version, releases.Items)
+		if err != nil {
+			return nil, true, nil
+		}
+		return release, false, nil
+	})
+	if err != nil {
 		return enforcement.Unavailable("read TanzuKubernetesReleases", err)
 	}
-	release, err := tkr.Resolve(dist.Version, releases.Items)
-	if err != nil {
+	if release == nil {
 		// The validator reports it, together with every other problem of the object.
 		return nil
 	}

@@ -11,9 +11,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
@@ -31,7 +33,7 @@ var _ admission.Validator[*runv1.TanzuKubernetesCluster] = &Validator{}
 // hint before it, with the manager's webhook server.
 func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewWebhookManagedBy(mgr, &runv1.TanzuKubernetesCluster{}).
-		WithDefaulter(&Defaulter{Reader: v.Reader}).
+		WithDefaulter(&Defaulter{Readers: v.Readers}).
 		WithValidator(v).
 		Complete()
 }
@@ -118,26 +120,37 @@ func needsClassCheck(was, pool *runv1.TopologySettings) bool {
 // that exist, so the user can pick one. Version problems always refuse the request, whatever the
 // enforcement mode: without a release there is no image to boot the nodes from.
 func (v *Validator) validateDistribution(ctx context.Context, dist runv1.Distribution) (field.ErrorList, error) {
-	releases := &runv1.TanzuKubernetesReleaseList{}
-	if err := v.Reader.List(ctx, releases); err != nil {
+	errs, err := confirm.Refusal(ctx, v.Readers, func(r client.Reader) (field.ErrorList, bool, error) {
+		releases := &runv1.TanzuKubernetesReleaseList{}
+		if err := r.List(ctx, releases); err != nil {
+			return nil, false, err
+		}
+		errs := distributionErrors(dist, releases.Items)
+		return errs, len(errs) > 0, nil
+	})
+	if err != nil {
 		return nil, enforcement.Unavailable("list TanzuKubernetesReleases", err)
 	}
+	return errs, nil
+}
+
+func distributionErrors(dist runv1.Distribution, releases []runv1.TanzuKubernetesRelease) field.ErrorList {
 	if dist.Version != "" {
-		if _, err := tkr.Resolve(dist.Version, releases.Items); err != nil {
+		if _, err := tkr.Resolve(dist.Version, releases); err != nil {
 			// A hint that resolves to nothing makes any fullVersion check redundant noise.
-			return field.ErrorList{versionFieldError(err)}, nil
+			return field.ErrorList{versionFieldError(err)}
 		}
 	}
-	if err := tkr.CheckFullVersion(dist.Version, dist.FullVersion, releases.Items); err != nil {
-		return field.ErrorList{versionFieldError(err)}, nil
+	if err := tkr.CheckFullVersion(dist.Version, dist.FullVersion, releases); err != nil {
+		return field.ErrorList{versionFieldError(err)}
 	}
 	if dist.FullVersion == "" {
-		// The defaulter found no release the validator now finds: the cache changed between
+		// The defaulter found no release the validator now finds: the releases changed between
 		// them. Admitting it would leave the cluster unpinned.
 		return field.ErrorList{field.Required(distributionPath.Child("fullVersion"),
-			fmt.Sprintf("version %q was not resolved at admission because the releases changed meanwhile; retry", dist.Version))}, nil
+			fmt.Sprintf("version %q was not resolved at admission because the releases changed meanwhile; retry", dist.Version))}
 	}
-	return nil, nil
+	return nil
 }
 
 // versionFieldError states a resolution failure at the spec.distribution field it names.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
 )
@@ -26,8 +27,9 @@ const usersNamed = 5
 
 // Validator checks classes on create, update and delete.
 type Validator struct {
-	// Reader is the manager's cache, with the field indexes registered.
-	Reader client.Reader
+	// Readers are the manager's cache and the apiserver. The delete guard reads the apiserver:
+	// deletes are rare, and a VM created a moment ago must count even before the cache has it.
+	Readers confirm.Readers
 }
 
 var (
@@ -54,8 +56,13 @@ func (v *Validator) ValidateUpdate(_ context.Context, _, c *vmopv1.VirtualMachin
 
 // ValidateDelete refuses while any VirtualMachine uses the class, naming some of them.
 func (v *Validator) ValidateDelete(ctx context.Context, c *vmopv1.VirtualMachineClass) (admission.Warnings, error) {
+	reader := v.Readers.Live
+	if reader == nil {
+		reader = v.Readers.Cache
+	}
 	vms := &vmopv1.VirtualMachineList{}
-	if err := v.Reader.List(ctx, vms, client.MatchingFields{index.VirtualMachineClassName: c.Name}); err != nil {
+	// spec.className is a selectable field of the VirtualMachine CRD, so the apiserver filters.
+	if err := reader.List(ctx, vms, client.MatchingFields{index.VirtualMachineClassName: c.Name}); err != nil {
 		return nil, enforcement.Unavailable(fmt.Sprintf("list the users of VirtualMachineClass %q", c.Name), err)
 	}
 	if len(vms.Items) == 0 {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 )
 
@@ -22,8 +23,9 @@ import (
 
 // Webhook defaults and validates bindings.
 type Webhook struct {
-	// Reader is the manager's cache.
-	Reader client.Reader
+	// Readers are the manager's cache and the apiserver, which confirms a missing class before
+	// the binding is warned about.
+	Readers confirm.Readers
 }
 
 var (
@@ -56,9 +58,9 @@ func (w *Webhook) ValidateCreate(ctx context.Context, b *vmopv1.VirtualMachineCl
 	if errs := validateClassRef(b.ClassRef); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(gk, b.Name, errs)
 	}
-	err := w.Reader.Get(ctx, client.ObjectKey{Name: b.ClassRef.Name}, &vmopv1.VirtualMachineClass{})
+	found, err := confirm.Exists(ctx, w.Readers, client.ObjectKey{Name: b.ClassRef.Name}, &vmopv1.VirtualMachineClass{})
 	switch {
-	case apierrors.IsNotFound(err):
+	case err == nil && !found:
 		return admission.Warnings{fmt.Sprintf("VirtualMachineClass %q does not exist yet; the binding takes effect once it is created", b.ClassRef.Name)}, nil
 	case err != nil:
 		return nil, enforcement.Unavailable(fmt.Sprintf("read VirtualMachineClass %q", b.ClassRef.Name), err)

@@ -36,6 +36,7 @@ type VirtualMachineClassBindingStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Namespaced,shortName=vmclassbinding
 // +kubebuilder:subresource:status
+// +kubebuilder:selectablefield:JSONPath=".classRef.name"
 // +kubebuilder:printcolumn:name="VirtualMachineClass",type="string",JSONPath=".classRef.name"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:printcolumn:name="Class-Found",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"ClassFound\")].status"

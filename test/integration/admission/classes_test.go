@@ -70,7 +70,7 @@ var _ = Describe("VirtualMachineClass admission", func() {
 		ns := newNamespace()
 		bind(ns, class)
 		for i := range 7 {
-			createdEventually(admin, objects.VM(ns, fmt.Sprintf("vm-%d", i), class, "ubuntu"))
+			created(admin, objects.VM(ns, fmt.Sprintf("vm-%d", i), class, "ubuntu"))
 		}
 		Eventually(func() error {
 			return admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi"))

@@ -30,8 +30,8 @@ func bind(ns string, classes ...string) {
 
 // createdEventually retries create until the webhook, whose cache may lag a moment behind the
 // apiserver, admits obj.
-func createdEventually(c client.Client, obj client.Object) {
-	Eventually(func() error { return c.Create(ctx, obj) }).Should(Succeed())
+func created(c client.Client, obj client.Object) {
+	Expect(c.Create(ctx, obj)).To(Succeed())
 }
 
 // causes returns the field paths of an Invalid error's causes.

@@ -44,7 +44,7 @@ spec:
 	It("fails closed when the webhook cannot be reached", func() {
 		ns := newNamespace()
 		bind(ns, "best-effort-xsmall")
-		createdEventually(admin, objects.VM(ns, "before", "best-effort-xsmall", "ubuntu"))
+		created(admin, objects.VM(ns, "before", "best-effort-xsmall", "ubuntu"))
 
 		stopManager()
 		stopManager = func() {}

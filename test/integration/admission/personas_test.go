@@ -27,9 +27,9 @@ var _ = Describe("A namespace editor", func() {
 		Expect(dev.Client.List(ctx, &vmopv1.VirtualMachineClassList{})).To(Succeed())
 		Expect(dev.Client.List(ctx, &vmopv1.VirtualMachineClassBindingList{}, client.InNamespace(ns))).To(Succeed())
 		vm := objects.VM(ns, "mine", "best-effort-xsmall", "ubuntu")
-		createdEventually(dev.Client, vm)
+		created(dev.Client, vm)
 		Expect(dev.Client.Delete(ctx, vm)).To(Succeed())
-		createdEventually(dev.Client, objects.Cluster(ns, "mine", "best-effort-xsmall", "best-effort-xsmall"))
+		created(dev.Client, objects.Cluster(ns, "mine", "best-effort-xsmall", "best-effort-xsmall"))
 	})
 
 	It("is refused an unbound class by the webhook, with the same message as an admin", func() {

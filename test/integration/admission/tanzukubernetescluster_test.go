@@ -36,7 +36,7 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 		))
 
 		bind(ns, "guaranteed-medium", "best-effort-medium")
-		createdEventually(admin, tkc)
+		created(admin, tkc)
 	})
 
 	It("prints the denial through kubectl apply of the walkthrough manifest", func() {
@@ -69,7 +69,7 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 	It("admits an update that leaves the classes alone even after a binding was revoked", func() {
 		bind(ns, "guaranteed-medium", "best-effort-medium")
 		tkc := objects.Cluster(ns, "scaled", "guaranteed-medium", "best-effort-medium")
-		createdEventually(admin, tkc)
+		created(admin, tkc)
 		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
 
 		// The cluster controller writes the cluster too, so updates retry on conflicts.
@@ -85,7 +85,7 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 		bind(ns, "guaranteed-medium", "best-effort-medium")
 		tkc := objects.Cluster(ns, "scale-out", "guaranteed-medium", "best-effort-medium")
 		tkc.Spec.Topology.ControlPlane.Count = 1
-		createdEventually(admin, tkc)
+		created(admin, tkc)
 		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
 
 		By("growing both pools: only the workers' class is refused, since only its binding is gone")

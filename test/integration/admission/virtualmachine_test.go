@@ -17,14 +17,14 @@ var _ = Describe("VirtualMachine admission", func() {
 	It("admits a VM whose class is bound by a binding with another name", func() {
 		ensureClasses("best-effort-small")
 		Expect(admin.Create(ctx, objects.Binding(ns, "small-for-tests", "best-effort-small"))).To(Succeed())
-		createdEventually(admin, objects.VM(ns, "vm", "best-effort-small", "ubuntu"))
+		created(admin, objects.VM(ns, "vm", "best-effort-small", "ubuntu"))
 	})
 
 	It("refuses a class bound only in another namespace, naming the class, namespace and bound classes", func() {
 		other := newNamespace()
 		bind(other, "guaranteed-xlarge")
 		bind(ns, "guaranteed-large")
-		Eventually(func() error { return admin.Create(ctx, objects.VM(other, "probe", "guaranteed-xlarge", "ubuntu")) }).Should(Succeed())
+		Expect(admin.Create(ctx, objects.VM(other, "probe", "guaranteed-xlarge", "ubuntu"))).To(Succeed())
 
 		err := admin.Create(ctx, objects.VM(ns, "vm", "guaranteed-xlarge", "ubuntu"))
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
@@ -40,7 +40,7 @@ var _ = Describe("VirtualMachine admission", func() {
 
 	It("refuses the second of two VMs when the binding is deleted between them", func() {
 		bind(ns, "best-effort-medium")
-		createdEventually(admin, objects.VM(ns, "first", "best-effort-medium", "ubuntu"))
+		created(admin, objects.VM(ns, "first", "best-effort-medium", "ubuntu"))
 		Expect(admin.Delete(ctx, objects.Binding(ns, "best-effort-medium", "best-effort-medium"))).To(Succeed())
 
 		Eventually(func() error {
@@ -64,7 +64,7 @@ var _ = Describe("VirtualMachine admission", func() {
 	It("checks a changed class on update and keeps the class fixed once the VM exists in vSphere", func() {
 		bind(ns, "best-effort-xsmall", "guaranteed-xsmall")
 		vm := objects.VM(ns, "vm", "best-effort-xsmall", "ubuntu")
-		createdEventually(admin, vm)
+		created(admin, vm)
 
 		vm.Spec.ClassName = "best-effort-4xlarge"
 		ensureClasses("best-effort-4xlarge")
