@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/simulator"
@@ -81,8 +82,21 @@ func (s *Simulator) RestClient(ctx context.Context) (*rest.Client, error) {
 	return rc, nil
 }
 
-// Stop closes the server and removes the inventory.
+// closeTimeout bounds how long Stop waits for requests in progress.
+const closeTimeout = 10 * time.Second
+
+// Stop closes the server and removes the inventory. vcsim does not end a WaitForUpdates whose
+// client went away without cancelling it, and closing the server waits for every request in
+// progress, so Stop gives up on such requests after closeTimeout instead of hanging.
 func (s *Simulator) Stop() {
-	s.server.Close()
+	closed := make(chan struct{})
+	go func() {
+		s.server.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(closeTimeout):
+	}
 	s.model.Remove()
 }

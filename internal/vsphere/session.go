@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
@@ -39,12 +40,17 @@ type session struct {
 
 	current atomic.Pointer[clients]
 	loginMu sync.Mutex
+	// inflight counts calls in progress; logout waits for them, since a call cancelled mid-way
+	// (a task wait) still needs the session to cancel its wait in vCenter.
+	inflight atomic.Int64
 }
 
 // do runs fn with logged-in clients. When fn fails because vCenter no longer knows the session
 // (NotAuthenticated, HTTP 401) or the connection broke, do logs in again and runs fn once more;
 // fn must therefore be safe to repeat, which every Provider operation is.
 func (s *session) do(ctx context.Context, fn func(context.Context, *clients) error) error {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	c, err := s.get(ctx)
 	if err != nil {
 		return err
@@ -111,8 +117,16 @@ func (s *session) login(ctx context.Context) (*clients, error) {
 	return &clients{vim: vc, rest: rc}, nil
 }
 
-// logout ends both sessions, if any.
+// logout ends both sessions, if any, once the calls in progress have returned or ctx is done.
 func (s *session) logout(ctx context.Context) error {
+	// A cancelled task wait asks vCenter to cancel it on its way out, through this session;
+	// logging out first would leave that wait pending in vCenter.
+	for s.inflight.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
 	c := s.current.Swap(nil)
