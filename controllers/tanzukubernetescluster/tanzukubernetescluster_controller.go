@@ -23,6 +23,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/patch"
+	"github.com/vm-service/vm-service/internal/steps"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
@@ -98,9 +99,6 @@ type scope struct {
 	observed bool
 }
 
-// step is one step of a reconcile.
-type step func(context.Context, *scope) (ctrl.Result, error)
-
 // Reconcile adds the finalizer, then makes or removes VMs, writing status on every path.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	tkc := &runv1.TanzuKubernetesCluster{}
@@ -144,36 +142,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		reterr = errors.Join(reterr, helper.Patch(ctx, tkc))
 	}()
 
-	steps := []step{r.resolveRelease, r.observeMachines, r.createMachines, r.scaleDown}
 	if !tkc.DeletionTimestamp.IsZero() {
-		steps = []step{r.observeMachines, r.deleteMachines}
+		return steps.Run(ctx, s, r.observeMachines, r.deleteMachines)
 	}
-	return runSteps(ctx, s, steps)
-}
-
-// runSteps runs steps in order, stopping at the first error and keeping the shortest requeue.
-func runSteps(ctx context.Context, s *scope, steps []step) (ctrl.Result, error) {
-	var res ctrl.Result
-	for _, st := range steps {
-		r, err := st(ctx, s)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		res = shortest(res, r)
-	}
-	return res, nil
-}
-
-func shortest(a, b ctrl.Result) ctrl.Result {
-	switch {
-	case a.RequeueAfter == 0:
-		return b
-	case b.RequeueAfter == 0:
-		return a
-	case b.RequeueAfter < a.RequeueAfter:
-		return b
-	}
-	return a
+	return steps.Run(ctx, s, r.resolveRelease, r.observeMachines, r.createMachines, r.scaleDown)
 }
 
 // setStatus computes the cluster's status from the scope, in one place.

@@ -41,7 +41,7 @@ func (r *Reconciler) resolveRelease(ctx context.Context, s *scope) (ctrl.Result,
 	}
 	s.release, s.releaseCompatible, s.updatesAvailable = clusterRelease(dist, releases)
 	if s.release == nil {
-		s.releaseBlock = &Blocker{Reason: tkr.TanzuKubernetesReleaseNotFoundReason, Message: s.releaseCompatible.Message}
+		s.releaseBlock = &Blocker{Reason: runv1.TanzuKubernetesReleaseNotFoundReason, Message: s.releaseCompatible.Message}
 		s.log.Info("release not found; new machines wait for it", "fullVersion", dist.FullVersion, "version", dist.Version)
 	}
 	return ctrl.Result{}, nil
@@ -209,7 +209,7 @@ func (r *Reconciler) existingVM(ctx context.Context, s *scope, name string) (*Bl
 		return nil, fmt.Errorf("read VirtualMachine %s, which already exists: %w", name, err)
 	case !metav1.IsControlledBy(vm, s.cluster):
 		s.log.Info("machine name taken by a VirtualMachine the cluster does not control", "vm", name)
-		return &Blocker{Reason: TanzuKubernetesClusterMachineNameTakenReason, Message: nameTakenMessage(vm)}, nil
+		return &Blocker{Reason: runv1.MachineNameTakenReason, Message: nameTakenMessage(vm)}, nil
 	}
 	s.vms[name] = vm
 	return nil, nil

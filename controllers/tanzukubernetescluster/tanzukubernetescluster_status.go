@@ -10,45 +10,6 @@ import (
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
-	"github.com/vm-service/vm-service/internal/tkr"
-)
-
-// Condition types of a cluster besides the release conditions of internal/tkr. Their names are
-// what `kubectl describe tkc` shows, so they must not change.
-const (
-	// TanzuKubernetesClusterControlPlaneReadyCondition is True when every control plane node is
-	// healthy. When any machine of the cluster is blocked (class missing or not bound, image or
-	// release missing) it is False with severity Error; its reason names the first blocked control
-	// plane machine as "Reason @ Machine/<name>" and its message lists every blocked machine.
-	TanzuKubernetesClusterControlPlaneReadyCondition vmopv1.ConditionType = "ControlPlaneReady"
-
-	// TanzuKubernetesClusterNodesHealthyCondition counts the healthy nodes of each pool against
-	// the spec: "0/3 Control Plane Node(s) healthy. 0/5 Worker Node(s) healthy".
-	TanzuKubernetesClusterNodesHealthyCondition vmopv1.ConditionType = "NodesHealthy"
-
-	// TanzuKubernetesClusterReadyCondition summarises the others: True when the cluster runs
-	// with every node healthy; otherwise the most important reason it does not.
-	TanzuKubernetesClusterReadyCondition vmopv1.ConditionType = "Ready"
-)
-
-// Condition reasons.
-const (
-	// TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason: nodes are still being made
-	// or booted; no action is needed.
-	TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason = "WaitingForNodesHealthy"
-
-	// TanzuKubernetesClusterControlPlaneReadyWaitingForNodesHealthyReason: control plane nodes
-	// are still being made or booted and nothing blocks them.
-	TanzuKubernetesClusterControlPlaneReadyWaitingForNodesHealthyReason = "WaitingForControlPlaneNodesHealthy"
-
-	// TanzuKubernetesClusterReadyDeletingReason: the cluster's VMs are being deleted.
-	TanzuKubernetesClusterReadyDeletingReason = "Deleting"
-
-	// TanzuKubernetesClusterMachineNameTakenReason blocks a machine whose name a VirtualMachine
-	// the cluster does not control already has: the cluster cannot make that machine, and must
-	// not adopt or delete someone else's VM, until a person deletes or recreates it under
-	// another name.
-	TanzuKubernetesClusterMachineNameTakenReason = "MachineNameTaken"
 )
 
 // vmBlockingReasons are the VirtualMachine controller's VirtualMachinePrereqReady reasons that
@@ -63,11 +24,11 @@ var vmBlockingReasons = map[string]bool{
 // conditionOrder is the order `kubectl describe tkc` prints the conditions in, as in the
 // walkthrough, with the Ready summary last.
 var conditionOrder = []vmopv1.ConditionType{
-	TanzuKubernetesClusterControlPlaneReadyCondition,
-	TanzuKubernetesClusterNodesHealthyCondition,
-	tkr.TanzuKubernetesClusterReleaseCompatibleCondition,
-	tkr.TanzuKubernetesClusterUpdatesAvailableCondition,
-	TanzuKubernetesClusterReadyCondition,
+	runv1.ControlPlaneReadyCondition,
+	runv1.NodesHealthyCondition,
+	runv1.TanzuKubernetesReleaseCompatibleCondition,
+	runv1.UpdatesAvailableCondition,
+	runv1.ReadyCondition,
 }
 
 // machinesPerLine is how many machine names a line of an aggregated message lists before it
@@ -164,26 +125,26 @@ func controlPlaneReadyCondition(machines []MachineState) vmopv1.Condition {
 		if cp := blockedIn(machines, ControlPlanePool); len(cp) > 0 {
 			first = cp[0]
 		}
-		return conditions.False(TanzuKubernetesClusterControlPlaneReadyCondition, sourceReason(first),
+		return conditions.False(runv1.ControlPlaneReadyCondition, sourceReason(first),
 			vmopv1.ConditionSeverityError, "%s", blockedMessage(b))
 	}
 	total := count(machines, ControlPlanePool)
 	if ok := healthy(machines, ControlPlanePool); ok < total {
-		return conditions.False(TanzuKubernetesClusterControlPlaneReadyCondition,
-			TanzuKubernetesClusterControlPlaneReadyWaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo,
+		return conditions.False(runv1.ControlPlaneReadyCondition,
+			runv1.WaitingForControlPlaneNodesHealthyReason, vmopv1.ConditionSeverityInfo,
 			"%d/%d Control Plane Node(s) healthy", ok, total)
 	}
-	return conditions.True(TanzuKubernetesClusterControlPlaneReadyCondition)
+	return conditions.True(runv1.ControlPlaneReadyCondition)
 }
 
 // nodesHealthyCondition counts healthy nodes against the counts the spec asks for.
 func nodesHealthyCondition(controlPlane, workers int, machines []MachineState) vmopv1.Condition {
 	cp, w := healthy(machines, ControlPlanePool), healthy(machines, WorkersPool)
 	if cp >= controlPlane && w >= workers {
-		return conditions.True(TanzuKubernetesClusterNodesHealthyCondition)
+		return conditions.True(runv1.NodesHealthyCondition)
 	}
-	return conditions.False(TanzuKubernetesClusterNodesHealthyCondition,
-		TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo,
+	return conditions.False(runv1.NodesHealthyCondition,
+		runv1.WaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo,
 		"%s", nodesMessage(controlPlane, workers, cp, w))
 }
 
@@ -191,15 +152,15 @@ func nodesHealthyCondition(controlPlane, workers int, machines []MachineState) v
 // nodes still coming up.
 func readyCondition(in statusInput) vmopv1.Condition {
 	if in.Deleting {
-		return conditions.False(TanzuKubernetesClusterReadyCondition, TanzuKubernetesClusterReadyDeletingReason,
+		return conditions.False(runv1.ReadyCondition, runv1.DeletingReason,
 			vmopv1.ConditionSeverityInfo, "waiting for %d VirtualMachine(s) to be deleted", in.Remaining)
 	}
 	if b := blocked(in.Machines); len(b) > 0 {
-		return conditions.False(TanzuKubernetesClusterReadyCondition, sourceReason(b[0]),
+		return conditions.False(runv1.ReadyCondition, sourceReason(b[0]),
 			vmopv1.ConditionSeverityError, "%s", blockedMessage(b))
 	}
 	if rc := in.ReleaseCompatible; rc.Status == corev1.ConditionFalse {
-		return conditions.False(TanzuKubernetesClusterReadyCondition, rc.Reason, rc.Severity, "%s", rc.Message)
+		return conditions.False(runv1.ReadyCondition, rc.Reason, rc.Severity, "%s", rc.Message)
 	}
 	cp, w := healthy(in.Machines, ControlPlanePool), healthy(in.Machines, WorkersPool)
 	if cp < in.ControlPlaneCount || w < in.WorkerCount || in.Surplus > 0 {
@@ -207,10 +168,10 @@ func readyCondition(in statusInput) vmopv1.Condition {
 		if in.Surplus > 0 {
 			msg += fmt.Sprintf(". Removing %d VirtualMachine(s) after a scale down", in.Surplus)
 		}
-		return conditions.False(TanzuKubernetesClusterReadyCondition,
-			TanzuKubernetesClusterNodesHealthyWaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo, "%s", msg)
+		return conditions.False(runv1.ReadyCondition,
+			runv1.WaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo, "%s", msg)
 	}
-	return conditions.True(TanzuKubernetesClusterReadyCondition)
+	return conditions.True(runv1.ReadyCondition)
 }
 
 func nodesMessage(controlPlane, workers, cp, w int) string {

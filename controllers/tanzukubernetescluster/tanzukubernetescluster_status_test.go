@@ -10,7 +10,6 @@ import (
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
-	"github.com/vm-service/vm-service/internal/tkr"
 )
 
 var (
@@ -123,7 +122,7 @@ var _ = Describe("NodesHealthy", func() {
 })
 
 var _ = Describe("Ready", func() {
-	compatible := conditions.True(tkr.TanzuKubernetesClusterReleaseCompatibleCondition)
+	compatible := conditions.True(runv1.TanzuKubernetesReleaseCompatibleCondition)
 	DescribeTable("summarises the most important problem",
 		func(in statusInput, status corev1.ConditionStatus, reason string) {
 			if in.ReleaseCompatible.Type == "" {
@@ -137,7 +136,7 @@ var _ = Describe("Ready", func() {
 		Entry("blocked", statusInput{ControlPlaneCount: 3, WorkerCount: 5, Machines: machines(3, 5, allBlocked)}, corev1.ConditionFalse,
 			"VirtualMachineClassBindingNotFound @ Machine/cp-a"),
 		Entry("release gone", statusInput{ControlPlaneCount: 1, Machines: machines(1, 0, allHealthy),
-			ReleaseCompatible: conditions.False(tkr.TanzuKubernetesClusterReleaseCompatibleCondition, "TanzuKubernetesReleaseNotFound", vmopv1.ConditionSeverityWarning, "gone")},
+			ReleaseCompatible: conditions.False(runv1.TanzuKubernetesReleaseCompatibleCondition, "TanzuKubernetesReleaseNotFound", vmopv1.ConditionSeverityWarning, "gone")},
 			corev1.ConditionFalse, "TanzuKubernetesReleaseNotFound"),
 		Entry("booting", statusInput{ControlPlaneCount: 1, WorkerCount: 1, Machines: machines(1, 1, allPending)}, corev1.ConditionFalse, "WaitingForNodesHealthy"),
 		Entry("scaling down", statusInput{ControlPlaneCount: 1, Machines: machines(1, 0, allHealthy), Surplus: 1}, corev1.ConditionFalse, "WaitingForNodesHealthy"),
@@ -148,11 +147,11 @@ var _ = Describe("Ready", func() {
 var _ = Describe("applyStatus", func() {
 	It("writes conditions in the walkthrough's order, node and VM status, and the version once running", func() {
 		tkc := &runv1.TanzuKubernetesCluster{}
-		tkc.Status.Conditions = vmopv1.Conditions{conditions.True("SomethingElse"), conditions.True(TanzuKubernetesClusterReadyCondition)}
+		tkc.Status.Conditions = vmopv1.Conditions{conditions.True("SomethingElse"), conditions.True(runv1.ReadyCondition)}
 		in := statusInput{
 			ControlPlaneCount: 3, WorkerCount: 5, Machines: machines(3, 5, allBlocked),
-			ReleaseCompatible: conditions.True(tkr.TanzuKubernetesClusterReleaseCompatibleCondition),
-			UpdatesAvailable:  conditions.False(tkr.TanzuKubernetesClusterUpdatesAvailableCondition, tkr.NoUpdatesReason, "", ""),
+			ReleaseCompatible: conditions.True(runv1.TanzuKubernetesReleaseCompatibleCondition),
+			UpdatesAvailable:  conditions.False(runv1.UpdatesAvailableCondition, runv1.NoUpdatesReason, "", ""),
 		}
 		applyStatus(tkc, computeStatus(in), "v1.20.2")
 		var types []vmopv1.ConditionType

@@ -58,8 +58,8 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 		vm := objects.VM(ns, "during-outage", class, ubuntu.Name)
 		Expect(k8s.Create(ctx, vm)).To(Succeed())
 		Eventually(func() *vmopv1.Condition {
-			return conditions.Get(get(vm).Status.Conditions, virtualmachine.VirtualMachineProvisionedCondition)
-		}).Should(And(Not(BeNil()), HaveField("Reason", virtualmachine.VirtualMachineVCenterUnreachableReason)))
+			return conditions.Get(get(vm).Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)
+		}).Should(And(Not(BeNil()), HaveField("Reason", vmopv1.VCenterUnreachableReason)))
 		Expect(k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})).To(Succeed(),
 			"the image sync deletes nothing while the library cannot be read")
 		Expect(get(running).Status.UniqueID).NotTo(BeEmpty())
@@ -67,7 +67,7 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 		startSimulator(addr) // vCenter returns (a fresh inventory at the same address)
 		poweredOn(vm)
 		Expect(vmsNamed(vm.Name)()).To(Equal(1))
-		Expect(conditions.IsTrue(get(vm).Status.Conditions, virtualmachine.VirtualMachineProvisionedCondition)).To(BeTrue())
+		Expect(conditions.IsTrue(get(vm).Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)).To(BeTrue())
 	})
 })
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -26,9 +27,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/ippool"
 	"github.com/vm-service/vm-service/internal/patch"
+	"github.com/vm-service/vm-service/internal/steps"
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
@@ -83,29 +87,57 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
+// scope is one reconcile's view of a VM; steps fill it in and record why they are blocked, and
+// status is computed from it in one place.
+type scope struct {
+	vm     *vmopv1.VirtualMachine
+	log    logr.Logger
+	helper *patch.Helper
+	// written is the status as last written, to tell what a write changed.
+	written *vmopv1.VirtualMachineStatus
+
+	// existed says the VM existed in vSphere when the reconcile began (status.uniqueID set).
+	existed bool
+	// access is the class-access decision; checked is set once prerequisites were read.
+	access     classaccess.Decision
+	imageFound bool
+	checked    bool
+	// state is what vSphere reported this pass; nil when it was not asked or the call failed.
+	state *vsphere.VMState
+	// vsphereErr is the vSphere call that failed, for the Provisioned condition.
+	vsphereErr error
+}
+
 // Reconcile adds the finalizer, then deploys or deletes, writing status on every path.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	vm := &vmopv1.VirtualMachine{}
 	if err := r.Client.Get(ctx, req.NamespacedName, vm); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", vm.Namespace, "name", vm.Name)
+	ctx = ctrl.LoggerInto(ctx, log)
+	helper := patch.NewHelper(vm, r.Client)
+
+	// The finalizer comes first, alone, so nothing exists in vSphere that a deletion could leave
+	// behind; the write re-queues the VM, and the next reconcile starts clean.
 	if vm.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(vm, Finalizer) {
-		base := vm.DeepCopy()
 		controllerutil.AddFinalizer(vm, Finalizer)
-		return ctrl.Result{}, r.Client.Patch(ctx, vm, client.MergeFrom(base))
+		return ctrl.Result{}, helper.Patch(ctx, vm)
 	}
 
-	helper := patch.NewHelper(vm, r.Client)
-	phase := vm.Status.Phase
+	s := &scope{vm: vm, log: log, helper: helper, written: vm.Status.DeepCopy(), existed: vm.Status.UniqueID != "", imageFound: true}
 	defer func() {
-		r.recordPhaseChange(vm, phase)
-		reterr = errors.Join(reterr, helper.Patch(ctx, vm))
+		applyStatus(vm, computeStatus(r.statusInput(s)))
+		if reterr == nil {
+			vm.Status.ObservedGeneration = vm.Generation
+		}
+		reterr = errors.Join(reterr, r.write(ctx, s))
 	}()
 
 	if !vm.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, vm)
+		return steps.Run(ctx, s, r.deleteVM)
 	}
-	return r.reconcileNormal(ctx, vm)
+	return steps.Run(ctx, s, r.checkPrereqs, r.startDeploy, r.ensureVM)
 }
 
 // lifecycleChanged passes updates that start a deletion or change finalizers or annotations.
@@ -145,12 +177,33 @@ func (r *Reconciler) virtualMachines(ctx context.Context, opts ...client.ListOpt
 	return reqs
 }
 
-func (r *Reconciler) recordPhaseChange(vm *vmopv1.VirtualMachine, from vmopv1.VMStatusPhase) {
-	switch to := vm.Status.Phase; {
+// write patches the VM and, once the write succeeded, records events for what it changed.
+func (r *Reconciler) write(ctx context.Context, s *scope) error {
+	if err := s.helper.Patch(ctx, s.vm); err != nil {
+		return err
+	}
+	r.recordChanges(s.vm, s.written)
+	s.written = s.vm.Status.DeepCopy()
+	return nil
+}
+
+// recordChanges records a Normal event for a phase change, and a Warning event for each
+// condition that newly turned False with severity Warning or Error, so a VM blocked for an hour
+// yields one event, not hundreds.
+func (r *Reconciler) recordChanges(vm *vmopv1.VirtualMachine, before *vmopv1.VirtualMachineStatus) {
+	switch from, to := before.Phase, vm.Status.Phase; {
 	case to == from:
 	case from == "":
 		r.Recorder.Eventf(vm, corev1.EventTypeNormal, PhaseChangedReason, "VM enters %s phase", to)
 	default:
 		r.Recorder.Eventf(vm, corev1.EventTypeNormal, PhaseChangedReason, "VM changes from %s phase to %s phase", from, to)
+	}
+	for _, c := range vm.Status.Conditions {
+		if c.Status != corev1.ConditionFalse || c.Severity == vmopv1.ConditionSeverityInfo {
+			continue
+		}
+		if old := conditions.Get(before.Conditions, c.Type); old == nil || old.Status != c.Status || old.Reason != c.Reason {
+			r.Recorder.Event(vm, corev1.EventTypeWarning, c.Reason, c.Message)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -29,57 +28,44 @@ const (
 // StaticIPAnnotation records the address a VM was given from the IP pool, before its deploy.
 const StaticIPAnnotation = "vmoperator.vmware.com/static-ip"
 
-// reconcileNormal checks the prerequisites, then makes vSphere match the spec.
-func (r *Reconciler) reconcileNormal(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
-	created := vm.Status.UniqueID != ""
-	d, err := classaccess.Check(ctx, r.readers(), vm.Namespace, vm.Spec.ClassName)
+// imageRetryInterval is how soon a VM whose image the content library lacks is tried again: the
+// library may lag the VirtualMachineImage object.
+const imageRetryInterval = time.Minute
+
+// checkPrereqs decides whether the VM may use its class here and whether its image exists. A VM
+// that exists keeps being managed (power, status) whatever happened to its class or binding:
+// revocation only warns.
+func (r *Reconciler) checkPrereqs(ctx context.Context, s *scope) (ctrl.Result, error) {
+	d, err := classaccess.Check(ctx, r.readers(), s.vm.Namespace, s.vm.Spec.ClassName)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	class := d.Found // nil when the class does not exist
-	imageFound := true
-	if !created {
-		if imageFound, err = r.imageExists(ctx, vm.Spec.ImageName); err != nil {
+	s.access = d
+	if !s.existed {
+		if s.imageFound, err = r.imageExists(ctx, s.vm.Spec.ImageName); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	// A VM that exists keeps being managed (power, status) whatever happened to its class or
-	// binding: revocation only warns. One that does not exist waits.
-	if !r.setPrereq(vm, prereqCondition(d, vm.Spec.ImageName, imageFound, created)) && !created {
-		vm.Status.Phase = vmopv1.Creating
-		conditions.Set(&vm.Status.Conditions, conditions.False(VirtualMachineProvisionedCondition, VirtualMachineWaitingForPrereqsReason,
-			vmopv1.ConditionSeverityInfo, "waiting for %s", vmopv1.VirtualMachinePrereqReadyCondition))
-		return ctrl.Result{}, nil // the binding, class and image watches bring the VM back
+	s.checked = true
+	if s.blocked() {
+		s.log.Info("waiting for prerequisites", "reason", prereqCondition(s.access, s.vm.Spec.ImageName, s.imageFound, false).Reason)
 	}
-	if !created && !deployStarted(vm) {
-		return r.startDeploy(ctx, vm)
-	}
+	return ctrl.Result{}, nil // the binding, class and image watches bring a waiting VM back
+}
 
-	state, err := r.Provider.EnsureVM(ctx, r.vmSpec(vm, class))
-	if errors.Is(err, vsphere.ErrImageNotFound) {
-		r.setPrereq(vm, imageMissing(vm.Spec.ImageName))
-		return ctrl.Result{RequeueAfter: time.Minute}, nil // the library may lag the image object
-	}
-	if err != nil {
-		r.setProvisioned(vm, provisionError(err))
-		return ctrl.Result{}, fmt.Errorf("ensure vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
-	}
-	applyState(&vm.Status, state)
-	if vm.Status.Class == nil && class != nil {
-		vm.Status.Class = &vmopv1.AppliedClass{Name: class.Name, Generation: class.Generation, Spec: class.Spec}
-	}
-	r.setProvisioned(vm, conditions.True(VirtualMachineProvisionedCondition))
-	conditions.Set(&vm.Status.Conditions, classInSync(class, vm.Status.Class))
-	vm.Status.ObservedGeneration = vm.Generation
-	if state.PowerState == vmopv1.VirtualMachinePoweredOn && state.IP == "" {
-		return ctrl.Result{RequeueAfter: ipPollInterval}, nil
-	}
-	return ctrl.Result{RequeueAfter: driftInterval}, nil
+// blocked says whether nothing may be made in vSphere for the VM this pass.
+func (s *scope) blocked() bool {
+	return !s.existed && (!s.checked || !s.access.Usable() || !s.imageFound)
 }
 
 // startDeploy records, before the slow deploy with side effects in vSphere, that it begins and
-// which address the VM gets, so a manager that restarts midway knows both.
-func (r *Reconciler) startDeploy(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
+// which address the VM gets, and writes that at once, so a manager that restarts midway knows
+// both.
+func (r *Reconciler) startDeploy(ctx context.Context, s *scope) (ctrl.Result, error) {
+	vm := s.vm
+	if s.blocked() || deployStarted(vm) {
+		return ctrl.Result{}, nil
+	}
 	if r.IPs != nil {
 		addr, err := r.address(ctx, vm)
 		if err != nil {
@@ -91,32 +77,59 @@ func (r *Reconciler) startDeploy(ctx context.Context, vm *vmopv1.VirtualMachine)
 		vm.Annotations[StaticIPAnnotation] = addr
 	}
 	vm.Status.Phase = vmopv1.Creating
-	conditions.Set(&vm.Status.Conditions, conditions.Unknown(VirtualMachineProvisionedCondition, VirtualMachineDeployingReason,
-		"deploying from image %q", vm.Spec.ImageName))
-	return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+	conditions.Set(&vm.Status.Conditions, deployingCondition(vm.Spec.ImageName))
+	if err := r.write(ctx, s); err != nil {
+		return ctrl.Result{}, fmt.Errorf("record the start of the deploy: %w", err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// ensureVM makes vSphere match the spec and reads back what it reports.
+func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if s.blocked() {
+		return ctrl.Result{}, nil
+	}
+	vm := s.vm
+	state, err := r.Provider.EnsureVM(ctx, r.vmSpec(vm, s.access.Found))
+	if errors.Is(err, vsphere.ErrImageNotFound) {
+		s.imageFound = false
+		return ctrl.Result{RequeueAfter: imageRetryInterval}, nil
+	}
+	if err != nil {
+		s.vsphereErr = err
+		return ctrl.Result{}, fmt.Errorf("ensure vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
+	}
+	s.state = &state
+	if vm.Status.Class == nil && s.access.Found != nil {
+		c := s.access.Found
+		vm.Status.Class = &vmopv1.AppliedClass{Name: c.Name, Generation: c.Generation, Spec: c.Spec}
+	}
+	if state.PowerState == vmopv1.VirtualMachinePoweredOn && state.IP == "" {
+		return ctrl.Result{RequeueAfter: ipPollInterval}, nil
+	}
+	return ctrl.Result{RequeueAfter: driftInterval}, nil
 }
 
 // deployStarted says whether a deploy may have reached vSphere: everything but waiting on
 // prerequisites means it may have.
 func deployStarted(vm *vmopv1.VirtualMachine) bool {
-	c := conditions.Get(vm.Status.Conditions, VirtualMachineProvisionedCondition)
-	return vm.Status.UniqueID != "" || (c != nil && c.Reason != VirtualMachineWaitingForPrereqsReason)
+	c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)
+	return vm.Status.UniqueID != "" || (c != nil && c.Reason != vmopv1.WaitingForPrereqsReason)
 }
 
-// reconcileDelete destroys the vSphere VM, then lets the object go.
-func (r *Reconciler) reconcileDelete(ctx context.Context, vm *vmopv1.VirtualMachine) (ctrl.Result, error) {
-	vm.Status.Phase = vmopv1.Deleting
+// deleteVM destroys the vSphere VM, then lets the object go.
+func (r *Reconciler) deleteVM(ctx context.Context, s *scope) (ctrl.Result, error) {
+	vm := s.vm
 	err := r.Provider.DeleteVM(ctx, ref(vm))
+	// A VM that never got past its prerequisites has nothing in vSphere: an outage must not keep
+	// it (or the cluster that owns it) from being deleted.
 	if err != nil && !(vsphere.IsUnreachable(err) && !deployStarted(vm)) {
-		r.setProvisioned(vm, provisionError(err))
+		s.vsphereErr = err
 		return ctrl.Result{}, fmt.Errorf("delete vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
-	// A VM that never got past its prerequisites has nothing in vSphere: an outage must not
-	// keep it (or the cluster that owns it) from being deleted.
 	if r.IPs != nil {
 		r.IPs.Release(string(vm.UID))
 	}
-	vm.Status.Phase = vmopv1.Deleted
 	controllerutil.RemoveFinalizer(vm, Finalizer)
 	return ctrl.Result{}, nil
 }
@@ -171,27 +184,6 @@ func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
 	}
 	r.seeded = true
 	return nil
-}
-
-// setPrereq sets the prerequisite condition, with a Warning event when it newly fails, and says
-// whether it holds.
-func (r *Reconciler) setPrereq(vm *vmopv1.VirtualMachine, c vmopv1.Condition) bool {
-	r.setWithEvent(vm, c)
-	return c.Status == corev1.ConditionTrue
-}
-
-func (r *Reconciler) setProvisioned(vm *vmopv1.VirtualMachine, c vmopv1.Condition) {
-	r.setWithEvent(vm, c)
-}
-
-// setWithEvent sets c and records a Warning event when c is a failure that was not already
-// reported with the same reason, so a VM blocked for an hour yields one event, not hundreds.
-func (r *Reconciler) setWithEvent(vm *vmopv1.VirtualMachine, c vmopv1.Condition) {
-	old := conditions.Get(vm.Status.Conditions, c.Type)
-	if c.Status != corev1.ConditionTrue && (old == nil || old.Reason != c.Reason || old.Status != c.Status) {
-		r.Recorder.Event(vm, corev1.EventTypeWarning, c.Reason, c.Message)
-	}
-	conditions.Set(&vm.Status.Conditions, c)
 }
 
 func ref(vm *vmopv1.VirtualMachine) vsphere.VMRef {

@@ -3,7 +3,9 @@ package virtualmachine
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
@@ -11,24 +13,127 @@ import (
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
-const (
-	// VirtualMachineProvisionedCondition says whether the VM exists in vSphere as the spec says.
-	VirtualMachineProvisionedCondition vmopv1.ConditionType = "VirtualMachineProvisioned"
-	// VirtualMachineWaitingForPrereqsReason: nothing is made in vSphere until the prerequisites hold.
-	VirtualMachineWaitingForPrereqsReason = "WaitingForPrereqs"
-	// VirtualMachineDeployingReason: the deploy has started and may have reached vSphere.
-	VirtualMachineDeployingReason = "Deploying"
-	// VirtualMachineVCenterUnreachableReason: vCenter could not be reached; the controller retries.
-	VirtualMachineVCenterUnreachableReason = "VCenterUnreachable"
-	// VirtualMachineProvisioningFailedReason: vCenter refused an operation.
-	VirtualMachineProvisioningFailedReason = "ProvisioningFailed"
+// statusInput is everything a VM's status is computed from, as plain values, so the computation
+// can be table-tested.
+type statusInput struct {
+	// Deleting says the VM is being deleted; Gone that its finalizer was removed this pass.
+	Deleting, Gone bool
+	// Existed says the VM existed in vSphere when the reconcile began.
+	Existed bool
+	// Checked says the prerequisites were read this pass: Access and ImageFound hold them.
+	Checked    bool
+	Access     classaccess.Decision
+	ImageFound bool
+	// DeployStarted says a deploy may have reached vSphere.
+	DeployStarted bool
+	// State is what vSphere reported this pass; nil when it was not asked or the call failed.
+	State *vsphere.VMState
+	// VSphereErr is the vSphere call that failed this pass.
+	VSphereErr error
+	// Class is the class as it is now (nil when gone); Applied the class as the VM was made.
+	Class   *vmopv1.VirtualMachineClass
+	Applied *vmopv1.AppliedClass
+	Image   string
+}
 
-	// VirtualMachineClassInSyncCondition says whether the class still has the spec the VM was
-	// made with. The VM is never resized to follow a class edit; this condition tells users.
-	VirtualMachineClassInSyncCondition vmopv1.ConditionType = "VirtualMachineClassInSync"
-	// VirtualMachineClassChangedReason: the class was edited after the VM was made.
-	VirtualMachineClassChangedReason = "VirtualMachineClassChanged"
-)
+// vmStatus is the computed part of a VM's status. A nil condition is left as it was.
+type vmStatus struct {
+	Phase                                        vmopv1.VMStatusPhase
+	State                                        *vsphere.VMState
+	PrereqReady, Provisioned, ClassInSync, Ready *vmopv1.Condition
+}
+
+func (r *Reconciler) statusInput(s *scope) statusInput {
+	vm := s.vm
+	return statusInput{
+		Deleting:      !vm.DeletionTimestamp.IsZero(),
+		Gone:          !controllerutil.ContainsFinalizer(vm, Finalizer),
+		Existed:       s.existed,
+		Checked:       s.checked,
+		Access:        s.access,
+		ImageFound:    s.imageFound,
+		DeployStarted: deployStarted(vm),
+		State:         s.state,
+		VSphereErr:    s.vsphereErr,
+		Class:         s.access.Found,
+		Applied:       vm.Status.Class,
+		Image:         vm.Spec.ImageName,
+	}
+}
+
+// computeStatus is the VM's phase and conditions from in, in one place.
+func computeStatus(in statusInput) vmStatus {
+	out := vmStatus{State: in.State}
+	exists := in.Existed || in.State != nil
+	switch {
+	case in.Deleting && in.Gone:
+		out.Phase = vmopv1.Deleted
+	case in.Deleting:
+		out.Phase = vmopv1.Deleting
+	case exists:
+		out.Phase = vmopv1.Created
+	default:
+		out.Phase = vmopv1.Creating
+	}
+	if in.Checked {
+		out.PrereqReady = ptr(prereqCondition(in.Access, in.Image, in.ImageFound, exists))
+	}
+	blocked := out.PrereqReady != nil && out.PrereqReady.Status != corev1.ConditionTrue
+	switch {
+	case in.VSphereErr != nil:
+		out.Provisioned = ptr(provisionError(in.VSphereErr))
+	case in.State != nil:
+		out.Provisioned = ptr(conditions.True(vmopv1.VirtualMachineProvisionedCondition))
+	case in.Existed || in.Deleting:
+	case in.DeployStarted:
+		out.Provisioned = ptr(deployingCondition(in.Image))
+	case blocked:
+		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.WaitingForPrereqsReason,
+			vmopv1.ConditionSeverityInfo, "waiting for %s", vmopv1.VirtualMachinePrereqReadyCondition))
+	}
+	if !in.Deleting {
+		out.ClassInSync = ptr(classInSync(in.Class, in.Applied))
+		out.Ready = readyCondition(exists, in.State)
+	}
+	return out
+}
+
+// applyStatus writes the computed status onto vm.
+func applyStatus(vm *vmopv1.VirtualMachine, st vmStatus) {
+	vm.Status.Phase = st.Phase
+	if st.State != nil {
+		applyState(&vm.Status, *st.State)
+	}
+	for _, c := range []*vmopv1.Condition{st.PrereqReady, st.Provisioned, st.ClassInSync, st.Ready} {
+		if c != nil {
+			conditions.Set(&vm.Status.Conditions, *c)
+		}
+	}
+}
+
+// readyCondition says whether the VM is on with an address; nil (unchanged) when it exists but
+// vSphere was not read this pass.
+func readyCondition(exists bool, state *vsphere.VMState) *vmopv1.Condition {
+	switch {
+	case state != nil && state.PowerState != vmopv1.VirtualMachinePoweredOn:
+		return ptr(conditions.False(vmopv1.ReadyCondition, vmopv1.PoweredOffReason, vmopv1.ConditionSeverityInfo, "the VM is powered off"))
+	case state != nil && state.IP == "":
+		return ptr(conditions.False(vmopv1.ReadyCondition, vmopv1.WaitingForAddressReason, vmopv1.ConditionSeverityInfo,
+			"the VM is powered on; waiting for the guest to report an address"))
+	case state != nil:
+		return ptr(conditions.True(vmopv1.ReadyCondition))
+	case !exists:
+		return ptr(conditions.False(vmopv1.ReadyCondition, vmopv1.NotProvisionedReason, vmopv1.ConditionSeverityInfo,
+			"the VM does not exist in vSphere yet; see %s", vmopv1.VirtualMachineProvisionedCondition))
+	}
+	return nil
+}
+
+func deployingCondition(image string) vmopv1.Condition {
+	return conditions.Unknown(vmopv1.VirtualMachineProvisionedCondition, vmopv1.DeployingReason, "deploying from image %q", image)
+}
+
+func ptr(c vmopv1.Condition) *vmopv1.Condition { return &c }
 
 // prereqCondition states the class decision and the image check. For a VM that already exists
 // in vSphere, a lost class or binding is a Warning: the VM keeps running, unchanged.
@@ -53,18 +158,18 @@ func imageMissing(image string) vmopv1.Condition {
 // provisionError states a failed vSphere call.
 func provisionError(err error) vmopv1.Condition {
 	if vsphere.IsUnreachable(err) {
-		return conditions.False(VirtualMachineProvisionedCondition, VirtualMachineVCenterUnreachableReason, vmopv1.ConditionSeverityWarning,
+		return conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.VCenterUnreachableReason, vmopv1.ConditionSeverityWarning,
 			"vCenter cannot be reached; retrying with backoff, nothing is deleted meanwhile: %v", err)
 	}
-	return conditions.False(VirtualMachineProvisionedCondition, VirtualMachineProvisioningFailedReason, vmopv1.ConditionSeverityError, "%v", err)
+	return conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.ProvisioningFailedReason, vmopv1.ConditionSeverityError, "%v", err)
 }
 
 // classInSync compares the class as it is now with the class as applied.
 func classInSync(class *vmopv1.VirtualMachineClass, applied *vmopv1.AppliedClass) vmopv1.Condition {
 	if class == nil || applied == nil || equality.Semantic.DeepEqual(class.Spec, applied.Spec) {
-		return conditions.True(VirtualMachineClassInSyncCondition)
+		return conditions.True(vmopv1.VirtualMachineClassInSyncCondition)
 	}
-	return conditions.False(VirtualMachineClassInSyncCondition, VirtualMachineClassChangedReason, vmopv1.ConditionSeverityInfo,
+	return conditions.False(vmopv1.VirtualMachineClassInSyncCondition, vmopv1.VirtualMachineClassChangedReason, vmopv1.ConditionSeverityInfo,
 		"VirtualMachineClass %q changed after this VM was made (generation %d, now %d); the VM keeps %s",
 		class.Name, applied.Generation, class.Generation, describe(applied.Spec))
 }
@@ -77,5 +182,4 @@ func describe(spec vmopv1.VirtualMachineClassSpec) string {
 func applyState(status *vmopv1.VirtualMachineStatus, s vsphere.VMState) {
 	status.UniqueID, status.BiosUUID, status.InstanceUUID = s.MoID, s.BiosUUID, s.InstanceUUID
 	status.Host, status.PowerState, status.VmIp = s.Host, s.PowerState, s.IP
-	status.Phase = vmopv1.Created
 }

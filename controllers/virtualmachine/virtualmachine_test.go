@@ -215,7 +215,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 			HaveField("MoID", before.MoID), HaveField("PowerState", "poweredOn"), HaveField("NumCPU", before.NumCPU)))
 		got := get(vm)
 		Expect(got.Status.Phase).To(Equal(vmopv1.Created))
-		Expect(conditions.IsTrue(got.Status.Conditions, virtualmachine.VirtualMachineProvisionedCondition)).To(BeTrue())
+		Expect(conditions.IsTrue(got.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)).To(BeTrue())
 
 		By("still following the power state: revocation blocks new VMs, not the management of this one")
 		got.Spec.PowerState = vmopv1.VirtualMachinePoweredOff
@@ -238,8 +238,8 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		Expect(k8s.Update(ctx, c)).To(Succeed())
 
 		Eventually(func() *vmopv1.Condition {
-			return conditions.Get(get(vm).Status.Conditions, virtualmachine.VirtualMachineClassInSyncCondition)
-		}).Should(And(Not(BeNil()), HaveField("Reason", virtualmachine.VirtualMachineClassChangedReason)))
+			return conditions.Get(get(vm).Status.Conditions, vmopv1.VirtualMachineClassInSyncCondition)
+		}).Should(And(Not(BeNil()), HaveField("Reason", vmopv1.VirtualMachineClassChangedReason)))
 		v := inVSphere(vm)
 		Expect([]int32{v.NumCPU, v.MemoryMB}).To(Equal([]int32{2, 8192}))
 		Expect(get(vm).Status.Class.Spec.Hardware.Cpus).To(BeEquivalentTo(2))

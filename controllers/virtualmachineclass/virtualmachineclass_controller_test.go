@@ -9,7 +9,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	classctrl "github.com/vm-service/vm-service/controllers/virtualmachineclass"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -27,7 +26,7 @@ var _ = Describe("VirtualMachineClass status", func() {
 	bound := func() vmopv1.Condition {
 		class := &vmopv1.VirtualMachineClass{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Name: className}, class)).To(Succeed())
-		if c := conditions.Get(class.Status.Conditions, classctrl.VirtualMachineClassBoundCondition); c != nil {
+		if c := conditions.Get(class.Status.Conditions, vmopv1.BoundCondition); c != nil {
 			return *c
 		}
 		return vmopv1.Condition{}
@@ -42,13 +41,13 @@ var _ = Describe("VirtualMachineClass status", func() {
 		Expect(k8s.Create(ctx, objects.BestEffortClass(className, 2, "4Gi"))).To(Succeed())
 		// Let the class settle unbound first, so what the specs see next comes from binding
 		// events and not from the class's own first reconciles.
-		Eventually(bound).Should(HaveField("Reason", classctrl.VirtualMachineClassBoundNotBoundReason))
+		Eventually(bound).Should(HaveField("Reason", vmopv1.NotBoundReason))
 	})
 
 	It("is not bound until a binding names it", func() {
 		Eventually(bound).Should(And(
 			HaveField("Status", corev1.ConditionFalse),
-			HaveField("Reason", classctrl.VirtualMachineClassBoundNotBoundReason),
+			HaveField("Reason", vmopv1.NotBoundReason),
 			HaveField("Severity", vmopv1.ConditionSeverityInfo),
 			HaveField("Message", ContainSubstring(className)),
 		))
@@ -83,7 +82,7 @@ var _ = Describe("VirtualMachineClass status", func() {
 		By("reporting the class unbound once the last binding is gone")
 		Expect(k8s.Delete(ctx, inB)).To(Succeed())
 		Eventually(namespaces).Should(BeEmpty())
-		Expect(bound()).To(HaveField("Reason", classctrl.VirtualMachineClassBoundNotBoundReason))
+		Expect(bound()).To(HaveField("Reason", vmopv1.NotBoundReason))
 	})
 
 	It("counts a binding by its classRef, not by its name", func() {

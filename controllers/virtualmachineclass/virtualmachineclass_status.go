@@ -7,16 +7,6 @@ import (
 	"github.com/vm-service/vm-service/internal/conditions"
 )
 
-const (
-	// VirtualMachineClassBoundCondition says whether a VirtualMachineClassBinding names the class
-	// in at least one namespace; status.namespaces lists which.
-	VirtualMachineClassBoundCondition vmopv1.ConditionType = "Bound"
-
-	// VirtualMachineClassBoundNotBoundReason means no binding names the class, so no namespace
-	// may use it yet. It is informational: a class may well be defined before it is bound.
-	VirtualMachineClassBoundNotBoundReason = "NotBound"
-)
-
 // namespacesOf returns the namespaces of the bindings, sorted and without repeats (a namespace
 // may hold several bindings of one class); nil when there are none.
 func namespacesOf(bindings []vmopv1.VirtualMachineClassBinding) []string {
@@ -31,8 +21,8 @@ func namespacesOf(bindings []vmopv1.VirtualMachineClassBinding) []string {
 // boundCondition is the Bound condition of class, given the namespaces where it is bound.
 func boundCondition(class string, namespaces []string) vmopv1.Condition {
 	if len(namespaces) > 0 {
-		return conditions.True(VirtualMachineClassBoundCondition)
+		return conditions.True(vmopv1.BoundCondition)
 	}
-	return conditions.False(VirtualMachineClassBoundCondition, VirtualMachineClassBoundNotBoundReason, vmopv1.ConditionSeverityInfo,
+	return conditions.False(vmopv1.BoundCondition, vmopv1.NotBoundReason, vmopv1.ConditionSeverityInfo,
 		"VirtualMachineClass %q is not bound in any namespace; a VirtualMachineClassBinding naming it makes it usable in the binding's namespace", class)
 }

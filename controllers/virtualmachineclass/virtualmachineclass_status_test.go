@@ -34,14 +34,14 @@ var _ = Describe("namespacesOf", func() {
 var _ = Describe("boundCondition", func() {
 	It("is True when bound somewhere", func() {
 		c := boundCondition("small", []string{"dev"})
-		Expect(c.Type).To(Equal(VirtualMachineClassBoundCondition))
+		Expect(c.Type).To(Equal(vmopv1.BoundCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
 		Expect(c.Reason).To(BeEmpty())
 	})
 	It("is False with an informational reason when bound nowhere", func() {
 		c := boundCondition("small", nil)
 		Expect(c.Status).To(Equal(corev1.ConditionFalse))
-		Expect(c.Reason).To(Equal(VirtualMachineClassBoundNotBoundReason))
+		Expect(c.Reason).To(Equal(vmopv1.NotBoundReason))
 		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityInfo))
 		Expect(c.Message).To(ContainSubstring(`"small"`))
 	})

@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	bindingctrl "github.com/vm-service/vm-service/controllers/virtualmachineclassbinding"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -28,7 +27,7 @@ var _ = Describe("VirtualMachineClassBinding status", func() {
 		return func() vmopv1.Condition {
 			b := &vmopv1.VirtualMachineClassBinding{}
 			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, b)).To(Succeed())
-			if c := conditions.Get(b.Status.Conditions, bindingctrl.VirtualMachineClassBindingClassFoundCondition); c != nil {
+			if c := conditions.Get(b.Status.Conditions, vmopv1.ClassFoundCondition); c != nil {
 				return *c
 			}
 			return vmopv1.Condition{}
@@ -38,7 +37,7 @@ var _ = Describe("VirtualMachineClassBinding status", func() {
 	notFound := func(class string) types.GomegaMatcher {
 		return And(
 			HaveField("Status", corev1.ConditionFalse),
-			HaveField("Reason", bindingctrl.VirtualMachineClassBindingClassFoundVirtualMachineClassNotFoundReason),
+			HaveField("Reason", vmopv1.VirtualMachineClassNotFoundReason),
 			HaveField("Severity", vmopv1.ConditionSeverityWarning),
 			HaveField("Message", And(ContainSubstring(`"`+class+`"`), ContainSubstring("takes effect once it is created"))),
 		)

@@ -18,7 +18,7 @@ import (
 var _ = Describe("classFoundCondition", func() {
 	It("is True when the class exists", func() {
 		c := classFoundCondition("small", true)
-		Expect(c.Type).To(Equal(VirtualMachineClassBindingClassFoundCondition))
+		Expect(c.Type).To(Equal(vmopv1.ClassFoundCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
 		Expect(c.Reason).To(BeEmpty())
 	})

@@ -9,44 +9,6 @@ import (
 	"github.com/vm-service/vm-service/internal/conditions"
 )
 
-// Condition types. The type strings are what `kubectl get tkr` and `kubectl get tkc` columns
-// select on (see the printcolumn markers in api/run/v1alpha1), so they must not change.
-const (
-	// TanzuKubernetesReleaseCompatibleCondition is True on a release clusters can use; it is
-	// False when the release's version cannot be parsed, since then it can be neither resolved
-	// nor ordered.
-	TanzuKubernetesReleaseCompatibleCondition vmopv1.ConditionType = "Compatible"
-
-	// TanzuKubernetesReleaseUpdatesAvailableCondition is True on a release when newer releases
-	// of the same Kubernetes minor exist; its message lists them, newest first.
-	TanzuKubernetesReleaseUpdatesAvailableCondition vmopv1.ConditionType = "UpdatesAvailable"
-
-	// TanzuKubernetesClusterReleaseCompatibleCondition is True on a cluster whose release
-	// resolves (spec.distribution.fullVersion, or its version hint when fullVersion is empty)
-	// to an existing, usable release.
-	TanzuKubernetesClusterReleaseCompatibleCondition vmopv1.ConditionType = "TanzuKubernetesReleaseCompatible"
-
-	// TanzuKubernetesClusterUpdatesAvailableCondition is True on a cluster when its release has
-	// updates (see TanzuKubernetesReleaseUpdatesAvailableCondition).
-	TanzuKubernetesClusterUpdatesAvailableCondition vmopv1.ConditionType = "UpdatesAvailable"
-)
-
-// Condition reasons.
-const (
-	// NoUpdatesReason is the reason of a False UpdatesAvailable condition: the release is the
-	// newest build of its Kubernetes minor.
-	NoUpdatesReason = "NoUpdates"
-
-	// InvalidVersionReason is the reason of a False Compatible condition on a release whose
-	// spec.version is not a release version; the message says what is wrong with it.
-	InvalidVersionReason = "InvalidVersion"
-
-	// TanzuKubernetesReleaseNotFoundReason is the reason of a False
-	// TanzuKubernetesReleaseCompatible condition on a cluster whose fullVersion names no
-	// release, for instance because the release was deleted after the cluster was admitted.
-	TanzuKubernetesReleaseNotFoundReason = "TanzuKubernetesReleaseNotFound"
-)
-
 // Updates lists the versions of the releases that update release: newer builds (a newer patch,
 // or a newer vmware.N or tkg.M) of the same Kubernetes MAJOR.MINOR, newest first. Moving to
 // another minor is an upgrade, not an update, so it is never listed. A release whose version
@@ -83,9 +45,9 @@ func Updates(release *runv1.TanzuKubernetesRelease, releases []runv1.TanzuKubern
 // UpdatesAvailable is the normal state, so it carries no severity (as in the walkthrough).
 func UpdatesAvailable(updates []string) vmopv1.Condition {
 	if len(updates) == 0 {
-		return conditions.False(TanzuKubernetesReleaseUpdatesAvailableCondition, NoUpdatesReason, vmopv1.ConditionSeverityNone, "")
+		return conditions.False(runv1.UpdatesAvailableCondition, runv1.NoUpdatesReason, vmopv1.ConditionSeverityNone, "")
 	}
-	c := conditions.True(TanzuKubernetesReleaseUpdatesAvailableCondition)
+	c := conditions.True(runv1.UpdatesAvailableCondition)
 	c.Message = "[" + strings.Join(updates, " ") + "]"
 	return c
 }
@@ -95,10 +57,10 @@ func UpdatesAvailable(updates []string) vmopv1.Condition {
 // when its version does not parse.
 func ReleaseCompatible(release *runv1.TanzuKubernetesRelease) vmopv1.Condition {
 	if _, err := Parse(VersionOf(release)); err != nil {
-		return conditions.False(TanzuKubernetesReleaseCompatibleCondition, InvalidVersionReason,
+		return conditions.False(runv1.CompatibleCondition, runv1.InvalidVersionReason,
 			vmopv1.ConditionSeverityWarning, "%v", err)
 	}
-	return conditions.True(TanzuKubernetesReleaseCompatibleCondition)
+	return conditions.True(runv1.CompatibleCondition)
 }
 
 // ReleaseUpdatesAvailable is the UpdatesAvailable condition of a release among releases.
@@ -112,13 +74,13 @@ func ReleaseUpdatesAvailable(release *runv1.TanzuKubernetesRelease, releases []r
 // existing nodes keep running but it cannot be scaled or repaired from a release that is gone.
 func ClusterReleaseCompatible(fullVersion string, releases []runv1.TanzuKubernetesRelease) vmopv1.Condition {
 	if find(fullVersion, releases) != nil {
-		return conditions.True(TanzuKubernetesClusterReleaseCompatibleCondition)
+		return conditions.True(runv1.TanzuKubernetesReleaseCompatibleCondition)
 	}
 	msg := "spec.distribution.fullVersion is empty"
 	if err := CheckFullVersion("", fullVersion, releases); err != nil {
 		msg = err.Error()
 	}
-	return conditions.False(TanzuKubernetesClusterReleaseCompatibleCondition, TanzuKubernetesReleaseNotFoundReason,
+	return conditions.False(runv1.TanzuKubernetesReleaseCompatibleCondition, runv1.TanzuKubernetesReleaseNotFoundReason,
 		vmopv1.ConditionSeverityWarning, "%s", msg)
 }
 
@@ -127,7 +89,7 @@ func ClusterReleaseCompatible(fullVersion string, releases []runv1.TanzuKubernet
 // TanzuKubernetesReleaseCompatible condition carries that problem.
 func ClusterUpdatesAvailable(fullVersion string, releases []runv1.TanzuKubernetesRelease) vmopv1.Condition {
 	c := UpdatesAvailable(Updates(find(fullVersion, releases), releases))
-	c.Type = TanzuKubernetesClusterUpdatesAvailableCondition
+	c.Type = runv1.UpdatesAvailableCondition
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
@@ -64,7 +65,7 @@ var _ = Describe("Conditions", func() {
 
 	It("a release reports its updates", func() {
 		c := tkr.ReleaseUpdatesAvailable(&catalog[2], catalog) // v1.20.7
-		Expect(c.Type).To(Equal(tkr.TanzuKubernetesReleaseUpdatesAvailableCondition))
+		Expect(c.Type).To(Equal(runv1.UpdatesAvailableCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
 		Expect(c.Message).To(Equal("[v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2 v1.20.8+vmware.1-tkg.1.1234567]"))
 	})
@@ -79,7 +80,7 @@ var _ = Describe("Conditions", func() {
 		c := tkr.ReleaseCompatible(&releases("v1.20.2+custom.1")[0])
 		Expect(c.Status).To(Equal(corev1.ConditionFalse))
 		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
-		Expect(c.Reason).To(Equal(tkr.InvalidVersionReason))
+		Expect(c.Reason).To(Equal(runv1.InvalidVersionReason))
 		Expect(c.Message).To(ContainSubstring("vmware.N"))
 	})
 
@@ -95,7 +96,7 @@ var _ = Describe("Conditions", func() {
 
 	It("a cluster on an older build reports its updates", func() {
 		c := tkr.ClusterUpdatesAvailable("v1.20.8+vmware.1-tkg.1.1234567", catalog)
-		Expect(c.Type).To(Equal(tkr.TanzuKubernetesClusterUpdatesAvailableCondition))
+		Expect(c.Type).To(Equal(runv1.UpdatesAvailableCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
 		Expect(c.Message).To(Equal("[v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2]"))
 	})
@@ -103,12 +104,12 @@ var _ = Describe("Conditions", func() {
 	DescribeTable("a cluster whose release is gone is not TanzuKubernetesReleaseCompatible and has no updates",
 		func(full, says string) {
 			c := tkr.ClusterReleaseCompatible(full, catalog)
-			Expect(c.Type).To(Equal(tkr.TanzuKubernetesClusterReleaseCompatibleCondition))
+			Expect(c.Type).To(Equal(runv1.TanzuKubernetesReleaseCompatibleCondition))
 			Expect(c.Status).To(Equal(corev1.ConditionFalse))
 			Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
-			Expect(c.Reason).To(Equal(tkr.TanzuKubernetesReleaseNotFoundReason))
+			Expect(c.Reason).To(Equal(runv1.TanzuKubernetesReleaseNotFoundReason))
 			Expect(c.Message).To(ContainSubstring(says))
-			Expect(tkr.ClusterUpdatesAvailable(full, catalog).Reason).To(Equal(tkr.NoUpdatesReason))
+			Expect(tkr.ClusterUpdatesAvailable(full, catalog).Reason).To(Equal(runv1.NoUpdatesReason))
 		},
 		Entry("deleted release", "v1.17.8+vmware.1-tkg.1.5417466", `"v1.17.8+vmware.1-tkg.1.5417466" names no TanzuKubernetesRelease`),
 		Entry("never resolved", "", "a version is required"),

@@ -1,14 +1,27 @@
 package v1alpha1
 
-// Conditions and reasons of VirtualMachines, named as in the public vm-operator v1alpha1 API so
-// clients written against it find them here.
+// Conditions and reasons of the vmoperator.vmware.com kinds. Each constant's name is its value
+// with Condition or Reason after it; the VirtualMachine ones upstream has keep upstream's names,
+// so clients written against the public vm-operator v1alpha1 API find them here.
+
+// VirtualMachine conditions.
 const (
 	// VirtualMachinePrereqReadyCondition says whether the VM's class exists, is bound in the VM's
 	// namespace, and its image exists.
 	VirtualMachinePrereqReadyCondition ConditionType = "VirtualMachinePrereqReady"
+	// VirtualMachineProvisionedCondition says whether the VM exists in vSphere as the spec says.
+	VirtualMachineProvisionedCondition ConditionType = "VirtualMachineProvisioned"
+	// VirtualMachineClassInSyncCondition says whether the class still has the spec the VM was made
+	// with. The VM is never resized to follow a class edit; this condition tells users.
+	VirtualMachineClassInSyncCondition ConditionType = "VirtualMachineClassInSync"
+	// ReadyCondition says whether the VM is powered on with an address, ready to be used.
+	ReadyCondition ConditionType = "Ready"
+)
 
-	// VirtualMachineClassNotFoundReason (VirtualMachinePrereqReady False): no
-	// VirtualMachineClass has the VM's className.
+// VirtualMachine reasons.
+const (
+	// VirtualMachineClassNotFoundReason (VirtualMachinePrereqReady False, and a binding's
+	// ClassFound False): no VirtualMachineClass has that name.
 	VirtualMachineClassNotFoundReason = "VirtualMachineClassNotFound"
 	// VirtualMachineClassBindingNotFoundReason (VirtualMachinePrereqReady False): the class is not
 	// bound in the VM's namespace.
@@ -16,4 +29,39 @@ const (
 	// VirtualMachineImageNotFoundReason (VirtualMachinePrereqReady False): no VirtualMachineImage
 	// (or content library item) has the VM's imageName.
 	VirtualMachineImageNotFoundReason = "VirtualMachineImageNotFound"
+
+	// WaitingForPrereqsReason (VirtualMachineProvisioned False): nothing is made in vSphere until
+	// the prerequisites hold.
+	WaitingForPrereqsReason = "WaitingForPrereqs"
+	// DeployingReason (VirtualMachineProvisioned Unknown): the deploy has started and may have
+	// reached vSphere.
+	DeployingReason = "Deploying"
+	// VCenterUnreachableReason (VirtualMachineProvisioned False): vCenter could not be reached;
+	// the controller retries and deletes nothing meanwhile.
+	VCenterUnreachableReason = "VCenterUnreachable"
+	// ProvisioningFailedReason (VirtualMachineProvisioned False): vCenter refused an operation.
+	ProvisioningFailedReason = "ProvisioningFailed"
+
+	// VirtualMachineClassChangedReason (VirtualMachineClassInSync False): the class was edited
+	// after the VM was made.
+	VirtualMachineClassChangedReason = "VirtualMachineClassChanged"
+
+	// NotProvisionedReason (Ready False): the VM does not exist in vSphere yet.
+	NotProvisionedReason = "NotProvisioned"
+	// PoweredOffReason (Ready False): the VM is powered off.
+	PoweredOffReason = "PoweredOff"
+	// WaitingForAddressReason (Ready False): the VM is on but the guest reports no address yet.
+	WaitingForAddressReason = "WaitingForAddress"
+)
+
+// VirtualMachineClassBinding and VirtualMachineClass conditions and reasons.
+const (
+	// ClassFoundCondition is a binding's: True when the VirtualMachineClass it names exists; False
+	// with VirtualMachineClassNotFoundReason until it does.
+	ClassFoundCondition ConditionType = "ClassFound"
+
+	// BoundCondition is a class's: True when a binding in some namespace names it.
+	BoundCondition ConditionType = "Bound"
+	// NotBoundReason (Bound False): no namespace may use the class yet.
+	NotBoundReason = "NotBound"
 )

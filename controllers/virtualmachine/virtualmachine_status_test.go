@@ -1,0 +1,96 @@
+package virtualmachine
+
+import (
+	"errors"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/vsphere"
+	"github.com/vm-service/vm-service/test/objects"
+)
+
+var _ = Describe("computeStatus", func() {
+	class := objects.GuaranteedClass("guaranteed-small", 2, "4Gi")
+	usable := classaccess.Decision{Verdict: classaccess.Usable, Class: class.Name, Found: class}
+	notBound := classaccess.Decision{Verdict: classaccess.NotBound, Namespace: "ns", Class: class.Name, Found: class}
+	on := &vmStateOn
+	applied := &vmopv1.AppliedClass{Name: class.Name, Spec: class.Spec}
+
+	// want is a condition's status and reason; "" for a condition left as it was.
+	type want struct {
+		phase                      vmopv1.VMStatusPhase
+		prereq, provisioned, ready string
+		prereqSeverity             vmopv1.ConditionSeverity
+	}
+	show := func(c *vmopv1.Condition) string {
+		if c == nil {
+			return ""
+		}
+		return string(c.Status) + " " + c.Reason
+	}
+
+	DescribeTable("from plain inputs",
+		func(in statusInput, w want) {
+			in.Image = "ubuntu"
+			out := computeStatus(in)
+			Expect(out.Phase).To(Equal(w.phase))
+			Expect(show(out.PrereqReady)).To(Equal(w.prereq))
+			Expect(show(out.Provisioned)).To(Equal(w.provisioned))
+			Expect(show(out.Ready)).To(Equal(w.ready))
+			if w.prereqSeverity != "" {
+				Expect(out.PrereqReady.Severity).To(Equal(w.prereqSeverity))
+			}
+		},
+		Entry("a new VM whose class is not bound waits, with an Error",
+			statusInput{Checked: true, Access: notBound, ImageFound: true},
+			want{phase: vmopv1.Creating, prereq: "False VirtualMachineClassBindingNotFound", prereqSeverity: vmopv1.ConditionSeverityError,
+				provisioned: "False WaitingForPrereqs", ready: "False NotProvisioned"}),
+		Entry("a new VM whose image is missing waits",
+			statusInput{Checked: true, Access: usable},
+			want{phase: vmopv1.Creating, prereq: "False VirtualMachineImageNotFound", provisioned: "False WaitingForPrereqs", ready: "False NotProvisioned"}),
+		Entry("a deploy that started and was interrupted stays Deploying, never back to waiting",
+			statusInput{Checked: true, Access: usable, DeployStarted: true},
+			want{phase: vmopv1.Creating, prereq: "False VirtualMachineImageNotFound", provisioned: "Unknown Deploying", ready: "False NotProvisioned"}),
+		Entry("a deployed VM that is on with an address is ready",
+			statusInput{Checked: true, Access: usable, ImageFound: true, DeployStarted: true, State: on, Applied: applied, Class: class},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "True "}),
+		Entry("a deployed VM still without an address waits for it",
+			statusInput{Checked: true, Access: usable, ImageFound: true, State: &vmStateNoIP},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "False WaitingForAddress"}),
+		Entry("a powered off VM is not ready",
+			statusInput{Checked: true, Access: usable, ImageFound: true, State: &vmStateOff},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "False PoweredOff"}),
+		Entry("revocation only warns about a VM that exists",
+			statusInput{Existed: true, Checked: true, Access: notBound, ImageFound: true, State: on},
+			want{phase: vmopv1.Created, prereq: "False VirtualMachineClassBindingNotFound", prereqSeverity: vmopv1.ConditionSeverityWarning,
+				provisioned: "True ", ready: "True "}),
+		Entry("an unreachable vCenter is reported; readiness of an existing VM is left as it was",
+			statusInput{Existed: true, Checked: true, Access: usable, ImageFound: true, VSphereErr: errors.New("connection refused")},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "False ProvisioningFailed"}),
+		Entry("a deleting VM reports only its deletion",
+			statusInput{Deleting: true, Existed: true},
+			want{phase: vmopv1.Deleting}),
+		Entry("a deleted VM",
+			statusInput{Deleting: true, Gone: true, Existed: true},
+			want{phase: vmopv1.Deleted}),
+	)
+
+	It("tells a class edited after the VM was made", func() {
+		edited := class.DeepCopy()
+		edited.Spec.Hardware.Cpus, edited.Generation = 4, 2
+		out := computeStatus(statusInput{Checked: true, Access: usable, ImageFound: true, State: on, Class: edited, Applied: applied})
+		Expect(out.ClassInSync.Status).To(Equal(corev1.ConditionFalse))
+		Expect(out.ClassInSync.Reason).To(Equal(vmopv1.VirtualMachineClassChangedReason))
+		Expect(out.ClassInSync.Message).To(ContainSubstring("the VM keeps 2 CPUs and 4Gi of memory"))
+	})
+})
+
+var (
+	vmStateOn   = vsphere.VMState{MoID: "vm-1", PowerState: vmopv1.VirtualMachinePoweredOn, IP: "10.0.0.2"}
+	vmStateNoIP = vsphere.VMState{MoID: "vm-1", PowerState: vmopv1.VirtualMachinePoweredOn}
+	vmStateOff  = vsphere.VMState{MoID: "vm-1", PowerState: vmopv1.VirtualMachinePoweredOff}
+)
