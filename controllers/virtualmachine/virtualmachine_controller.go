@@ -76,6 +76,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// Recover from a vCenter outage within a minute of its end, not after the default ~16 minutes.
 	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, time.Minute)
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	// ConfigMaps and Secrets have no generation; a new resourceVersion is a change, a resync not.
+	dataChanged := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
 		// The controller's own status writes must not wake it: that would cost a vCenter round
 		// trip each; periodic requeues catch drift in vSphere instead.
@@ -83,6 +85,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineImage{}, handler.EnqueueRequestsFromMapFunc(r.imageToVirtualMachines), specChanged).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapToVirtualMachines), builder.OnlyMetadata, dataChanged).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToVirtualMachines), builder.OnlyMetadata, dataChanged).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4, RateLimiter: limiter}).
 		Complete(r)
 }
@@ -106,6 +110,11 @@ type scope struct {
 	state *vsphere.VMState
 	// vsphereErr is the vSphere call that failed, for the Provisioned condition.
 	vsphereErr error
+	// guestData is the VM's guest data source as read; nil without spec.vmMetadata or before it
+	// is read. guestIgnored and guestErr say what applying it left out or why it could not.
+	guestData    *guestData
+	guestIgnored []string
+	guestErr     error
 }
 
 // Reconcile adds the finalizer, then deploys or deletes, writing status on every path.
@@ -137,7 +146,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !vm.DeletionTimestamp.IsZero() {
 		return steps.Run(ctx, s, r.deleteVM)
 	}
-	return steps.Run(ctx, s, r.checkPrereqs, r.startDeploy, r.ensureVM)
+	return steps.Run(ctx, s, r.checkPrereqs, r.readGuestData, r.startDeploy, r.ensureVM)
 }
 
 // lifecycleChanged passes updates that start a deletion or change finalizers or annotations.

@@ -55,7 +55,7 @@ func (r *Reconciler) checkPrereqs(ctx context.Context, s *scope) (ctrl.Result, e
 
 // blocked says whether nothing may be made in vSphere for the VM this pass.
 func (s *scope) blocked() bool {
-	return !s.existed && (!s.checked || !s.access.Usable() || !s.imageFound)
+	return !s.existed && (!s.checked || !s.access.Usable() || !s.imageFound || (s.guestData != nil && s.guestData.missing))
 }
 
 // startDeploy records, before the slow deploy with side effects in vSphere, that it begins and
@@ -90,7 +90,14 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 		return ctrl.Result{}, nil
 	}
 	vm := s.vm
-	state, err := r.Provider.EnsureVM(ctx, r.vmSpec(vm, s.access.Found))
+	spec := r.vmSpec(vm, s.access.Found)
+	guest, err := guestExtraConfig(vm, s.guestData, spec.Network)
+	if err != nil {
+		s.guestErr = err
+		return ctrl.Result{}, fmt.Errorf("guest data of %s/%s: %w", vm.Namespace, vm.Name, err)
+	}
+	spec.ExtraConfig, s.guestIgnored = guest.ExtraConfig, guest.Ignored
+	state, err := r.Provider.EnsureVM(ctx, spec)
 	if errors.Is(err, vsphere.ErrImageNotFound) {
 		s.imageFound = false
 		return ctrl.Result{RequeueAfter: imageRetryInterval}, nil

@@ -34,13 +34,20 @@ type statusInput struct {
 	Class   *vmopv1.VirtualMachineClass
 	Applied *vmopv1.AppliedClass
 	Image   string
+	// Metadata is spec.vmMetadata, in Namespace; GuestData its source as read (nil when not read),
+	// GuestIgnored the keys applying it left out and GuestErr why it could not be applied.
+	Metadata     *vmopv1.VirtualMachineMetadata
+	Namespace    string
+	GuestData    *guestData
+	GuestIgnored []string
+	GuestErr     error
 }
 
 // vmStatus is the computed part of a VM's status. A nil condition is left as it was.
 type vmStatus struct {
-	Phase                                        vmopv1.VMStatusPhase
-	State                                        *vsphere.VMState
-	PrereqReady, Provisioned, ClassInSync, Ready *vmopv1.Condition
+	Phase                                                       vmopv1.VMStatusPhase
+	State                                                       *vsphere.VMState
+	PrereqReady, Provisioned, ClassInSync, Ready, MetadataReady *vmopv1.Condition
 }
 
 func (r *Reconciler) statusInput(s *scope) statusInput {
@@ -58,6 +65,11 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		Class:         s.access.Found,
 		Applied:       vm.Status.Class,
 		Image:         vm.Spec.ImageName,
+		Metadata:      vm.Spec.VmMetadata,
+		Namespace:     vm.Namespace,
+		GuestData:     s.guestData,
+		GuestIgnored:  s.guestIgnored,
+		GuestErr:      s.guestErr,
 	}
 }
 
@@ -78,7 +90,11 @@ func computeStatus(in statusInput) vmStatus {
 	if in.Checked {
 		out.PrereqReady = ptr(prereqCondition(in.Access, in.Image, in.ImageFound, exists))
 	}
-	blocked := out.PrereqReady != nil && out.PrereqReady.Status != corev1.ConditionTrue
+	if !in.Deleting {
+		out.MetadataReady = metadataCondition(in.Metadata, in.Namespace, in.GuestData, in.GuestIgnored, in.GuestErr, exists)
+	}
+	blocked := (out.PrereqReady != nil && out.PrereqReady.Status != corev1.ConditionTrue) ||
+		(!exists && in.GuestData != nil && in.GuestData.missing)
 	switch {
 	case in.VSphereErr != nil:
 		out.Provisioned = ptr(provisionError(in.VSphereErr))
@@ -89,7 +105,8 @@ func computeStatus(in statusInput) vmStatus {
 		out.Provisioned = ptr(deployingCondition(in.Image))
 	case blocked:
 		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.WaitingForPrereqsReason,
-			vmopv1.ConditionSeverityInfo, "waiting for %s", vmopv1.VirtualMachinePrereqReadyCondition))
+			vmopv1.ConditionSeverityInfo, "waiting for prerequisites: see %s and %s",
+			vmopv1.VirtualMachinePrereqReadyCondition, vmopv1.VirtualMachineMetadataReadyCondition))
 	}
 	if !in.Deleting {
 		out.ClassInSync = ptr(classInSync(in.Class, in.Applied))
@@ -104,7 +121,7 @@ func applyStatus(vm *vmopv1.VirtualMachine, st vmStatus) {
 	if st.State != nil {
 		applyState(&vm.Status, *st.State)
 	}
-	for _, c := range []*vmopv1.Condition{st.PrereqReady, st.Provisioned, st.ClassInSync, st.Ready} {
+	for _, c := range []*vmopv1.Condition{st.PrereqReady, st.Provisioned, st.ClassInSync, st.Ready, st.MetadataReady} {
 		if c != nil {
 			conditions.Set(&vm.Status.Conditions, *c)
 		}

@@ -22,6 +22,9 @@ const (
 	VirtualMachineClassName = "spec.className"
 	// VirtualMachineImageName indexes VirtualMachines by spec.imageName.
 	VirtualMachineImageName = "spec.imageName"
+	// VirtualMachineGuestData indexes VirtualMachines by the ConfigMap or Secret their guest data
+	// comes from, as GuestDataSource spells it.
+	VirtualMachineGuestData = "spec.vmMetadata.source"
 	// ClusterClassNames indexes TanzuKubernetesClusters by every class their topology uses.
 	ClusterClassNames = "spec.topology.classes"
 	// ClusterReleaseMinor indexes TanzuKubernetesClusters by the Kubernetes minor of their
@@ -47,6 +50,7 @@ func All() []Index {
 		{&vmopv1.VirtualMachineClassBinding{}, BindingClassName, bindingClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineClassName, virtualMachineClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineImageName, virtualMachineImageName},
+		{&vmopv1.VirtualMachine{}, VirtualMachineGuestData, virtualMachineGuestData},
 		{&runv1.TanzuKubernetesCluster{}, ClusterClassNames, clusterClassNames},
 		{&runv1.TanzuKubernetesCluster{}, ClusterReleaseMinor, clusterReleaseMinor},
 	}
@@ -73,6 +77,25 @@ func virtualMachineClassName(obj client.Object) []string {
 func virtualMachineImageName(obj client.Object) []string {
 	return nonEmpty(obj.(*vmopv1.VirtualMachine).Spec.ImageName)
 }
+
+func virtualMachineGuestData(obj client.Object) []string {
+	md := obj.(*vmopv1.VirtualMachine).Spec.VmMetadata
+	if md == nil {
+		return nil
+	}
+	var out []string
+	if md.ConfigMapName != "" {
+		out = append(out, GuestDataSource("ConfigMap", md.ConfigMapName))
+	}
+	if md.SecretName != "" {
+		out = append(out, GuestDataSource("Secret", md.SecretName))
+	}
+	return out
+}
+
+// GuestDataSource is the VirtualMachineGuestData value of a ConfigMap or Secret (kind) named
+// name: both kinds share the index, so the value carries the kind.
+func GuestDataSource(kind, name string) string { return kind + "/" + name }
 
 func clusterClassNames(obj client.Object) []string {
 	topology := obj.(*runv1.TanzuKubernetesCluster).Spec.Topology

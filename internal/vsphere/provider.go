@@ -41,6 +41,10 @@ type VMSpec struct {
 	// Network, when set, gives the VM's first NIC a static address through guest
 	// customization; it is applied only when the VM is made.
 	Network *StaticIP
+	// ExtraConfig, when not nil, are the guest data keys the VM must carry (see
+	// internal/guestdata), applied before its first power on and kept in step afterwards: keys
+	// set before from guest data and missing here are removed. Nil leaves them as they are.
+	ExtraConfig map[string]string
 }
 
 // StaticIP is a fixed IPv4 configuration for the VM's first NIC.

@@ -79,6 +79,11 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			return VMState{}, err
 		}
 	}
+	if spec.ExtraConfig != nil {
+		if err := syncExtraConfig(ctx, c, vm, spec.ExtraConfig); err != nil {
+			return VMState{}, err
+		}
+	}
 	if err := setPower(ctx, vm, spec.PowerState); err != nil {
 		return VMState{}, err
 	}

@@ -36,6 +36,8 @@ type VM struct {
 	CPUReservationMHz, MemoryReservationMB   int64
 	// ResourcePool and Folder are the names of the VM's pool and folder.
 	ResourcePool, Folder string
+	// ExtraConfig is the VM's config.extraConfig, by key.
+	ExtraConfig map[string]string
 }
 
 // VMsNamed returns every VM with that name, wherever it is.
@@ -70,6 +72,12 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 			}
 			if c.MemoryAllocation != nil && c.MemoryAllocation.Reservation != nil {
 				got.MemoryReservationMB = *c.MemoryAllocation.Reservation
+			}
+			got.ExtraConfig = map[string]string{}
+			for _, o := range c.ExtraConfig {
+				if v := o.GetOptionValue(); v != nil {
+					got.ExtraConfig[v.Key], _ = v.Value.(string)
+				}
 			}
 		}
 		if vm.ResourcePool != nil {

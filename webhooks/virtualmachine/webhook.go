@@ -29,9 +29,10 @@ func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
 
 var specPath = field.NewPath("spec")
 
-// ValidateCreate refuses a class that does not exist or is not bound in the namespace.
+// ValidateCreate refuses a class that does not exist or is not bound in the namespace, malformed
+// guest data and fields this release does not act on.
 func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
-	var f enforcement.Findings
+	f := enforcement.Findings{Invalid: specErrors(nil, vm)}
 	if err := v.checkClass(ctx, vm, &f); err != nil {
 		return nil, err
 	}
@@ -42,8 +43,9 @@ func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachin
 // (status.uniqueID is set), its class, image and storage class are fixed: vSphere VMs are not
 // resized or re-imaged in place, so a change would be silently ignored.
 func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
-	var f enforcement.Findings
-	if old.Status.UniqueID != "" {
+	f := enforcement.Findings{Invalid: specErrors(old, vm)}
+	exists := old.Status.UniqueID != ""
+	if exists {
 		for _, fixed := range []struct {
 			name     string
 			old, new string
@@ -58,7 +60,7 @@ func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualM
 			}
 		}
 	}
-	if old.Spec.ClassName != vm.Spec.ClassName && len(f.Invalid) == 0 {
+	if old.Spec.ClassName != vm.Spec.ClassName && !exists { // a fixed class is refused above
 		if err := v.checkClass(ctx, vm, &f); err != nil {
 			return nil, err
 		}

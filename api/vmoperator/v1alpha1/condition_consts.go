@@ -16,6 +16,9 @@ const (
 	VirtualMachineClassInSyncCondition ConditionType = "VirtualMachineClassInSync"
 	// ReadyCondition says whether the VM is powered on with an address, ready to be used.
 	ReadyCondition ConditionType = "Ready"
+	// VirtualMachineMetadataReadyCondition says whether the VM's guest data (spec.vmMetadata) is
+	// there and applied as given.
+	VirtualMachineMetadataReadyCondition ConditionType = "VirtualMachineMetadataReady"
 )
 
 // VirtualMachine reasons.
@@ -45,6 +48,16 @@ const (
 	// VirtualMachineClassChangedReason (VirtualMachineClassInSync False): the class was edited
 	// after the VM was made.
 	VirtualMachineClassChangedReason = "VirtualMachineClassChanged"
+
+	// VirtualMachineMetadataNotFoundReason (VirtualMachineMetadataReady False): the ConfigMap or
+	// Secret spec.vmMetadata names does not exist; a new VM waits for it.
+	VirtualMachineMetadataNotFoundReason = "VirtualMachineMetadataNotFound"
+	// VirtualMachineMetadataKeysIgnoredReason (VirtualMachineMetadataReady False): some keys of the
+	// data are not applied by the transport; the message names them.
+	VirtualMachineMetadataKeysIgnoredReason = "VirtualMachineMetadataKeysIgnored"
+	// VirtualMachineMetadataInvalidReason (VirtualMachineMetadataReady False): the data cannot be
+	// applied with the transport; the message says why.
+	VirtualMachineMetadataInvalidReason = "VirtualMachineMetadataInvalid"
 
 	// NotProvisionedReason (Ready False): the VM does not exist in vSphere yet.
 	NotProvisionedReason = "NotProvisioned"

@@ -75,15 +75,38 @@ type VirtualMachineNetworkInterface struct {
 }
 
 // VirtualMachineMetadataTransport is how metadata reaches the guest.
-// +kubebuilder:validation:Enum=ExtraConfig;OvfEnv
+// +kubebuilder:validation:Enum=ExtraConfig;OvfEnv;CloudInit
 type VirtualMachineMetadataTransport string
 
-// VirtualMachineMetadata is data handed to the guest, such as cloud-init user data.
+const (
+	// VirtualMachineMetadataExtraConfigTransport sets each guestinfo.* key of the data as a VM
+	// ExtraConfig entry, which the guest reads with VMware Tools (vmtoolsd --cmd "info-get ...").
+	VirtualMachineMetadataExtraConfigTransport VirtualMachineMetadataTransport = "ExtraConfig"
+	// VirtualMachineMetadataOvfEnvTransport sets the image's OVF vApp properties.
+	VirtualMachineMetadataOvfEnvTransport VirtualMachineMetadataTransport = "OvfEnv"
+	// VirtualMachineMetadataCloudInitTransport hands the data's user-data (or only its
+	// ssh-public-keys) to cloud-init's VMware datasource.
+	VirtualMachineMetadataCloudInitTransport VirtualMachineMetadataTransport = "CloudInit"
+)
+
+// VirtualMachineMetadata is data handed to the guest, such as cloud-init user data. It is applied
+// when the VM is made and kept in step with the ConfigMap or Secret afterwards; a VM whose
+// ConfigMap or Secret is missing is not made until it appears.
 type VirtualMachineMetadata struct {
-	// ConfigMapName names a ConfigMap in the VM's namespace holding the metadata.
+	// ConfigMapName names a ConfigMap in the VM's namespace holding the data. Set it or
+	// secretName, not both.
 	// +optional
 	ConfigMapName string `json:"configMapName,omitempty"`
-	// Transport is how the metadata reaches the guest: ExtraConfig or OvfEnv.
+	// SecretName names a Secret in the VM's namespace holding the data; its values never appear
+	// in logs, events or status. Set it or configMapName, not both.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+	// Transport is how the data reaches the guest. ExtraConfig (the default): each key starting
+	// with guestinfo. becomes a VM ExtraConfig entry; other keys are left out, and the
+	// VirtualMachineMetadataReady condition names them. CloudInit: the key user-data (plain or
+	// base64) becomes guestinfo.userdata, or, without it, the key ssh-public-keys (one key per
+	// line) authorizes those keys for the image's default user; guestinfo.metadata carries the
+	// VM's instance id (its UID), host name and network. OvfEnv is refused in this release.
 	// +optional
 	Transport VirtualMachineMetadataTransport `json:"transport,omitempty"`
 }
@@ -207,37 +230,43 @@ type VirtualMachineSpec struct {
 	// +required
 	PowerState VirtualMachinePowerState `json:"powerState"`
 
-	// Ports the VM exposes; stored for compatibility, not acted on.
+	// Ports the VM exposes. Kept for compatibility with existing manifests; like upstream
+	// v1alpha1, this release does not act on them (a VirtualMachineService will expose VMs).
 	// +optional
 	Ports []VirtualMachinePort `json:"ports,omitempty"`
 
-	// VmMetadata is data handed to the guest.
+	// VmMetadata is data handed to the guest, from a ConfigMap or Secret in the VM's namespace:
+	// applied before the VM first powers on and kept in step when the data changes.
 	// +optional
 	VmMetadata *VirtualMachineMetadata `json:"vmMetadata,omitempty"`
 
-	// StorageClass names the storage class whose policy places the VM's disks.
+	// StorageClass names the storage class whose policy places the VM's disks. Stored and fixed
+	// once the VM exists; this release places disks on the manager's configured datastore.
 	// +optional
 	StorageClass string `json:"storageClass,omitempty"`
 
-	// NetworkInterfaces attach the VM to networks.
+	// NetworkInterfaces attach the VM to networks. Refused in this release: the VM keeps one NIC
+	// on the namespace's network.
 	// +optional
 	NetworkInterfaces []VirtualMachineNetworkInterface `json:"networkInterfaces,omitempty"`
 
-	// ResourcePolicyName names a VirtualMachineSetResourcePolicy; not used by this product.
+	// ResourcePolicyName names a VirtualMachineSetResourcePolicy. Refused in this release: the VM
+	// goes into its namespace's resource pool and folder.
 	// +optional
 	ResourcePolicyName string `json:"resourcePolicyName,omitempty"`
 
-	// Volumes are disks attached to the VM.
+	// Volumes are disks attached to the VM. Refused in this release: the VM has its image's disks.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	Volumes []VirtualMachineVolume `json:"volumes,omitempty"`
 
-	// ReadinessProbe checks whether the guest is ready.
+	// ReadinessProbe checks whether the guest is ready. Refused in this release: the Ready
+	// condition says whether the VM is powered on with an address.
 	// +optional
 	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
 
-	// AdvancedOptions are rarely needed settings.
+	// AdvancedOptions are rarely needed settings. Refused in this release.
 	// +optional
 	AdvancedOptions *VirtualMachineAdvancedOptions `json:"advancedOptions,omitempty"`
 }

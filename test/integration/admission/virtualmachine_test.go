@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
@@ -91,5 +93,38 @@ var _ = Describe("VirtualMachine admission", func() {
 		Expect(status.Code).To(BeNumerically(">=", 400))
 		Expect(status.Code).To(BeNumerically("<", 500))
 		Expect(err.Error()).To(ContainSubstring("spec.powerState"))
+	})
+
+	It("refuses malformed guest data, naming each field", func() {
+		bind(ns, "best-effort-xsmall")
+		both := objects.VM(ns, "both", "best-effort-xsmall", "ubuntu")
+		both.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{ConfigMapName: "a", SecretName: "b", Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport}
+		err := admin.Create(ctx, both)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf("spec.vmMetadata.secretName", "spec.vmMetadata.transport"))
+		Expect(err.Error()).To(And(ContainSubstring("set configMapName or secretName, not both"), ContainSubstring("OvfEnv is not supported in this release")))
+
+		neither := objects.VM(ns, "neither", "best-effort-xsmall", "ubuntu")
+		neither.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport}
+		err = admin.Create(ctx, neither)
+		Expect(causes(err)).To(ConsistOf("spec.vmMetadata.configMapName"))
+
+		ok := objects.VM(ns, "cloud", "best-effort-xsmall", "ubuntu")
+		ok.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{SecretName: "user-data", Transport: vmopv1.VirtualMachineMetadataCloudInitTransport}
+		Expect(admin.Create(ctx, ok)).To(Succeed())
+	})
+
+	It("refuses every field this release does not act on, all at once, instead of storing and ignoring it", func() {
+		bind(ns, "best-effort-xsmall")
+		vm := objects.VM(ns, "unsupported", "best-effort-xsmall", "ubuntu")
+		vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkType: "nsx-t", NetworkName: "n"}}
+		vm.Spec.Volumes = []vmopv1.VirtualMachineVolume{{Name: "data"}}
+		vm.Spec.ReadinessProbe = &vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(22)}}
+		vm.Spec.ResourcePolicyName = "policy"
+		vm.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true)}
+		err := admin.Create(ctx, vm)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces", "spec.volumes", "spec.readinessProbe", "spec.resourcePolicyName", "spec.advancedOptions"))
+		Expect(err.Error()).To(ContainSubstring("VirtualMachineSetResourcePolicy is not supported in this release"))
 	})
 })

@@ -67,6 +67,13 @@ var _ = Describe("Round trips", func() {
 		Expect(equality.Semantic.DeepEqual(out.Spec, want.Spec)).To(BeTrue(), "spec: %+v", out.Spec)
 		Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
 
+		By("keeping the additions: guest data from a Secret, through cloud-init")
+		cloud := objects.VM(ns, "roundtrip-cloud-init", "guaranteed-small", "ubuntu")
+		cloud.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{SecretName: "user-data", Transport: vmopv1.VirtualMachineMetadataCloudInitTransport}
+		gotCloud := &vmopv1.VirtualMachine{}
+		roundTrip(k8s, cloud.DeepCopy(), gotCloud, false)
+		Expect(gotCloud.Spec.VmMetadata).To(Equal(cloud.Spec.VmMetadata))
+
 		b := objects.Binding(ns, "not-the-class-name", "guaranteed-small")
 		gotB := &vmopv1.VirtualMachineClassBinding{}
 		roundTrip(k8s, b, gotB, false)

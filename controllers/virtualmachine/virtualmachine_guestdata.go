@@ -1,0 +1,155 @@
+package virtualmachine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/guestdata"
+	"github.com/vm-service/vm-service/internal/index"
+	"github.com/vm-service/vm-service/internal/vsphere"
+)
+
+// Guest data comes from ConfigMaps and Secrets. They are watched metadata-only and read from the
+// apiserver when a VM needs them, so no Secret's data is ever held in the manager's cache.
+// +kubebuilder:rbac:groups="",resources=configmaps;secrets,verbs=get;list;watch
+
+// guestData is what a reconcile learned about a VM's spec.vmMetadata.
+type guestData struct {
+	// source names the ConfigMap or Secret, for messages: `ConfigMap "user-data"`.
+	source string
+	// data is its data; missing says it does not exist.
+	data    map[string]string
+	missing bool
+}
+
+// readGuestData reads the ConfigMap or Secret the VM's guest data comes from, from the apiserver.
+func (r *Reconciler) readGuestData(ctx context.Context, s *scope) (ctrl.Result, error) {
+	md := s.vm.Spec.VmMetadata
+	if md == nil {
+		return ctrl.Result{}, nil
+	}
+	key := client.ObjectKey{Namespace: s.vm.Namespace}
+	var obj client.Object
+	gd := &guestData{}
+	switch {
+	case md.SecretName != "":
+		key.Name, obj = md.SecretName, &corev1.Secret{}
+		gd.source = fmt.Sprintf("Secret %q", md.SecretName)
+	default:
+		key.Name, obj = md.ConfigMapName, &corev1.ConfigMap{}
+		gd.source = fmt.Sprintf("ConfigMap %q", md.ConfigMapName)
+	}
+	reader := r.Live
+	if reader == nil {
+		reader = r.Client
+	}
+	err := reader.Get(ctx, key, obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		gd.missing = true
+		s.log.Info("guest data not found; a new VM waits for it", "source", gd.source)
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("read guest data from %s: %w", gd.source, err)
+	default:
+		gd.data = dataOf(obj)
+	}
+	s.guestData = gd
+	return ctrl.Result{}, nil // the ConfigMap and Secret watches bring the VM back
+}
+
+func dataOf(obj client.Object) map[string]string {
+	data := map[string]string{}
+	switch o := obj.(type) {
+	case *corev1.ConfigMap:
+		for k, v := range o.Data {
+			data[k] = v
+		}
+		for k, v := range o.BinaryData {
+			data[k] = string(v)
+		}
+	case *corev1.Secret:
+		for k, v := range o.Data {
+			data[k] = string(v)
+		}
+		for k, v := range o.StringData {
+			data[k] = v
+		}
+	}
+	return data
+}
+
+// guestExtraConfig is the ExtraConfig the VM's guest data asks for: nil when there is nothing to
+// apply (no source, or it is missing and the VM keeps what it had), with the keys left out.
+func guestExtraConfig(vm *vmopv1.VirtualMachine, gd *guestData, network *vsphere.StaticIP) (guestdata.Result, error) {
+	if vm.Spec.VmMetadata == nil {
+		return guestdata.Result{ExtraConfig: map[string]string{}}, nil // removes what was set before
+	}
+	if gd == nil || gd.missing {
+		return guestdata.Result{}, nil
+	}
+	in := guestdata.Input{Transport: vm.Spec.VmMetadata.Transport, Data: gd.data, InstanceID: string(vm.UID), HostName: vm.Name}
+	if network != nil {
+		in.Network = &guestdata.Network{Address: network.Address, Netmask: network.Netmask, Gateway: network.Gateway, DNSServers: network.DNSServers}
+	}
+	return guestdata.ExtraConfig(in)
+}
+
+// metadataCondition states whether the guest data is there and applied as given. Its messages
+// name the source and keys, never values.
+func metadataCondition(md *vmopv1.VirtualMachineMetadata, namespace string, gd *guestData, ignored []string, err error, exists bool) *vmopv1.Condition {
+	t := vmopv1.VirtualMachineMetadataReadyCondition
+	switch {
+	case md == nil:
+		return ptr(conditions.True(t))
+	case gd == nil:
+		return nil
+	case gd.missing && exists:
+		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataNotFoundReason, vmopv1.ConditionSeverityWarning,
+			"%s not found in namespace %q; the VM keeps the guest data it has", gd.source, namespace))
+	case gd.missing:
+		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataNotFoundReason, vmopv1.ConditionSeverityError,
+			"%s not found in namespace %q; the VM is made once it exists", gd.source, namespace))
+	case err != nil:
+		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataInvalidReason, vmopv1.ConditionSeverityError,
+			"guest data from %s cannot be applied: %v", gd.source, err))
+	case len(ignored) > 0:
+		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataKeysIgnoredReason, vmopv1.ConditionSeverityWarning,
+			"keys of %s not applied by transport %s: %s; %s", gd.source, transportOf(md), strings.Join(ignored, ", "), ignoredHint(md)))
+	}
+	return ptr(conditions.True(t))
+}
+
+func transportOf(md *vmopv1.VirtualMachineMetadata) vmopv1.VirtualMachineMetadataTransport {
+	if t := md.Transport; t != "" {
+		return t
+	}
+	return vmopv1.VirtualMachineMetadataExtraConfigTransport
+}
+
+func ignoredHint(md *vmopv1.VirtualMachineMetadata) string {
+	if transportOf(md) == vmopv1.VirtualMachineMetadataCloudInitTransport {
+		return "CloudInit reads only user-data and ssh-public-keys"
+	}
+	return "only keys starting with guestinfo. are set, since any other ExtraConfig key could change how vSphere runs the VM"
+}
+
+// configMapToVirtualMachines re-queues the VMs of the ConfigMap's namespace whose guest data it holds.
+func (r *Reconciler) configMapToVirtualMachines(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.virtualMachines(ctx, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{index.VirtualMachineGuestData: index.GuestDataSource("ConfigMap", obj.GetName())})
+}
+
+// secretToVirtualMachines re-queues the VMs of the Secret's namespace whose guest data it holds.
+func (r *Reconciler) secretToVirtualMachines(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.virtualMachines(ctx, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{index.VirtualMachineGuestData: index.GuestDataSource("Secret", obj.GetName())})
+}

@@ -1,0 +1,101 @@
+package guestdata_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/guestdata"
+)
+
+func TestGuestData(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "guest data suite")
+}
+
+func decoded(s string) string {
+	GinkgoHelper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+var _ = Describe("ExtraConfig", func() {
+	It("passes guestinfo keys through and leaves out every other key, by name", func() {
+		r, err := guestdata.ExtraConfig(guestdata.Input{Transport: vmopv1.VirtualMachineMetadataExtraConfigTransport, Data: map[string]string{
+			"guestinfo.role": "web", "guestinfo.": "empty name", "RUN.container": "evil", "isolation.tools.copy.disable": "FALSE",
+		}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.ExtraConfig).To(Equal(map[string]string{"guestinfo.role": "web"}))
+		Expect(r.Ignored).To(Equal([]string{"RUN.container", "guestinfo.", "isolation.tools.copy.disable"}))
+	})
+
+	It("treats an empty transport as ExtraConfig", func() {
+		r, err := guestdata.ExtraConfig(guestdata.Input{Data: map[string]string{"guestinfo.a": "1"}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.ExtraConfig).To(HaveKeyWithValue("guestinfo.a", "1"))
+	})
+
+	Describe("with CloudInit", func() {
+		in := func(data map[string]string, network *guestdata.Network) guestdata.Input {
+			return guestdata.Input{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport, Data: data,
+				InstanceID: "5d7b3f4c-uid", HostName: "web-1", Network: network}
+		}
+		metadata := func(r guestdata.Result) map[string]any {
+			GinkgoHelper()
+			Expect(r.ExtraConfig).To(HaveKeyWithValue("guestinfo.metadata.encoding", "base64"))
+			var m map[string]any
+			Expect(json.Unmarshal([]byte(decoded(r.ExtraConfig["guestinfo.metadata"])), &m)).To(Succeed())
+			return m
+		}
+
+		It("hands user data over base64, with metadata naming the instance, host and static network", func() {
+			r, err := guestdata.ExtraConfig(in(map[string]string{"user-data": "#cloud-config\npackages: [nginx]\n", "other": "x"},
+				&guestdata.Network{Address: "127.0.10.5", Netmask: "255.255.255.0", Gateway: "127.0.10.1", DNSServers: []string{"127.0.0.53"}}))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.ExtraConfig).To(HaveKeyWithValue("guestinfo.userdata.encoding", "base64"))
+			Expect(decoded(r.ExtraConfig["guestinfo.userdata"])).To(Equal("#cloud-config\npackages: [nginx]\n"))
+			Expect(r.Ignored).To(Equal([]string{"other"}))
+			m := metadata(r)
+			Expect(m).To(HaveKeyWithValue("instance-id", "5d7b3f4c-uid"))
+			Expect(m).To(HaveKeyWithValue("local-hostname", "web-1"))
+			eth := m["network"].(map[string]any)["ethernets"].(map[string]any)["eth0"].(map[string]any)
+			Expect(eth["addresses"]).To(ConsistOf("127.0.10.5/24"))
+			Expect(eth["gateway4"]).To(Equal("127.0.10.1"))
+			Expect(eth["nameservers"]).To(HaveKeyWithValue("addresses", ConsistOf("127.0.0.53")))
+		})
+
+		It("keeps user data that is already base64 as it is", func() {
+			enc := base64.StdEncoding.EncodeToString([]byte("#cloud-config\n"))
+			r, err := guestdata.ExtraConfig(in(map[string]string{"user-data": enc}, nil))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.ExtraConfig["guestinfo.userdata"]).To(Equal(enc))
+		})
+
+		It("gives only ssh-public-keys to the default user, and asks DHCP without a static network", func() {
+			r, err := guestdata.ExtraConfig(in(map[string]string{"ssh-public-keys": "ssh-ed25519 AAAA one\n\nssh-rsa BBBB two\n"}, nil))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(decoded(r.ExtraConfig["guestinfo.userdata"])).To(Equal(
+				"#cloud-config\nssh_authorized_keys:\n  - ssh-ed25519 AAAA one\n  - ssh-rsa BBBB two\n"))
+			Expect(r.Ignored).To(BeEmpty())
+			eth := metadata(r)["network"].(map[string]any)["ethernets"].(map[string]any)["eth0"].(map[string]any)
+			Expect(eth).To(HaveKeyWithValue("dhcp4", true))
+		})
+
+		It("still identifies the instance when there is no user data at all", func() {
+			r, err := guestdata.ExtraConfig(in(map[string]string{}, nil))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(r.ExtraConfig).NotTo(HaveKey("guestinfo.userdata"))
+			Expect(metadata(r)).To(HaveKeyWithValue("instance-id", "5d7b3f4c-uid"))
+		})
+	})
+
+	It("refuses a transport that does not set ExtraConfig", func() {
+		_, err := guestdata.ExtraConfig(guestdata.Input{Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport})
+		Expect(err).To(MatchError(ContainSubstring(`transport "OvfEnv"`)))
+	})
+})

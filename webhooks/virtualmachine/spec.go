@@ -1,0 +1,81 @@
+package virtualmachine
+
+import (
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+)
+
+// specErrors returns what is wrong with the VM's spec apart from its class: malformed guest data,
+// and fields this release does not act on, which are refused rather than stored and ignored. On
+// update (old not nil) a field is refused only when it changed, so an object stored before keeps
+// accepting unrelated edits.
+func specErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
+	var errs field.ErrorList
+	changed := func(get func(*vmopv1.VirtualMachineSpec) any) bool {
+		return old == nil || !equality.Semantic.DeepEqual(get(&old.Spec), get(&vm.Spec))
+	}
+	if md := vm.Spec.VmMetadata; md != nil && changed(func(s *vmopv1.VirtualMachineSpec) any { return s.VmMetadata }) {
+		errs = append(errs, metadataErrors(md)...)
+	}
+	for _, u := range unsupported {
+		if u.set(&vm.Spec) && changed(u.get) {
+			errs = append(errs, field.Forbidden(specPath.Child(u.name), u.why))
+		}
+	}
+	return errs
+}
+
+var metadataPath = specPath.Child("vmMetadata")
+
+func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case md.ConfigMapName != "" && md.SecretName != "":
+		errs = append(errs, field.Invalid(metadataPath.Child("secretName"), md.SecretName,
+			"set configMapName or secretName, not both"))
+	case md.ConfigMapName == "" && md.SecretName == "":
+		errs = append(errs, field.Required(metadataPath.Child("configMapName"),
+			"name the ConfigMap (or, in secretName, the Secret) in this namespace that holds the guest data"))
+	}
+	switch md.Transport {
+	case "", vmopv1.VirtualMachineMetadataExtraConfigTransport, vmopv1.VirtualMachineMetadataCloudInitTransport:
+	case vmopv1.VirtualMachineMetadataOvfEnvTransport:
+		errs = append(errs, field.Forbidden(metadataPath.Child("transport"),
+			"OvfEnv is not supported in this release; use ExtraConfig (guestinfo keys) or CloudInit"))
+	default:
+		errs = append(errs, field.NotSupported(metadataPath.Child("transport"), md.Transport,
+			[]string{string(vmopv1.VirtualMachineMetadataExtraConfigTransport), string(vmopv1.VirtualMachineMetadataCloudInitTransport)}))
+	}
+	return errs
+}
+
+// unsupported are the spec fields this release refuses, each with what to do instead.
+var unsupported = []struct {
+	name string
+	get  func(*vmopv1.VirtualMachineSpec) any
+	set  func(*vmopv1.VirtualMachineSpec) bool
+	why  string
+}{
+	{"networkInterfaces",
+		func(s *vmopv1.VirtualMachineSpec) any { return s.NetworkInterfaces },
+		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.NetworkInterfaces) > 0 },
+		"not supported in this release: the VM gets one NIC on the namespace's network; remove networkInterfaces"},
+	{"volumes",
+		func(s *vmopv1.VirtualMachineSpec) any { return s.Volumes },
+		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.Volumes) > 0 },
+		"not supported in this release: the VM has the disks of its image; remove volumes"},
+	{"readinessProbe",
+		func(s *vmopv1.VirtualMachineSpec) any { return s.ReadinessProbe },
+		func(s *vmopv1.VirtualMachineSpec) bool { return s.ReadinessProbe != nil },
+		"not supported in this release: the Ready condition says whether the VM is on with an address; remove readinessProbe"},
+	{"resourcePolicyName",
+		func(s *vmopv1.VirtualMachineSpec) any { return s.ResourcePolicyName },
+		func(s *vmopv1.VirtualMachineSpec) bool { return s.ResourcePolicyName != "" },
+		"VirtualMachineSetResourcePolicy is not supported in this release: the VM goes into its namespace's resource pool and folder; remove resourcePolicyName"},
+	{"advancedOptions",
+		func(s *vmopv1.VirtualMachineSpec) any { return s.AdvancedOptions },
+		func(s *vmopv1.VirtualMachineSpec) bool { return s.AdvancedOptions != nil },
+		"not supported in this release: disks are provisioned as the image and storage policy say; remove advancedOptions"},
+}
