@@ -50,7 +50,7 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 				Cluster: vcsim.ClusterName, ContentLibrary: library,
 			},
 			ImageSyncInterval: 500 * time.Millisecond,
-			IPPool:            "192.168.128.0/24",
+			IPPool:            "127.0.128.0/24",
 		}})
 		Expect(err).NotTo(HaveOccurred())
 		stopManager = stop

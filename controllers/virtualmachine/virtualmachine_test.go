@@ -117,7 +117,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn, storageClass: vsan-d
 		Expect(got.Status.InstanceUUID).To(Equal(string(got.UID)))
 		Expect(got.Status.BiosUUID).NotTo(BeEmpty())
 		Expect(got.Status.Host).NotTo(BeEmpty())
-		Expect(got.Status.VmIp).To(HavePrefix("192.168.128."))
+		Expect(got.Status.VmIp).To(HavePrefix("127.0.128."))
 		Expect(got.Status.Class.Name).To(Equal(class))
 		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 		Expect(conditions.IsTrue(got.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition)).To(BeTrue())

@@ -28,9 +28,13 @@ const (
 	fieldOwner = "local-supervisor"
 	// developerRoles are what the developer is bound to in every namespace. No role-aggregation
 	// controller runs here (it lives in kube-controller-manager), so `edit` stays as the
-	// apiserver bootstraps it and the product's persona is bound directly.
-	developerRoleEdit    = "edit"
-	developerRolePersona = "vm-service-edit"
+	// apiserver bootstraps it, without rules: the roles it would aggregate (the core edit and view
+	// rules, such as Secrets and ConfigMaps for guest data, and the product's persona) are
+	// bound directly.
+	developerRoleEdit          = "edit"
+	developerRoleAggregateEdit = "system:aggregate-to-edit"
+	developerRoleAggregateView = "system:aggregate-to-view"
+	developerRolePersona       = "vm-service-edit"
 )
 
 // applyPersonas applies config/rbac/personas.yaml, the roles that decide who may do what with
@@ -61,7 +65,7 @@ func applyPersonas(ctx context.Context, c client.Client, repoRoot string) error 
 
 // ensureDeveloperBindings binds the developer to the namespace editor roles in ns.
 func ensureDeveloperBindings(ctx context.Context, c client.Client, ns string) error {
-	for _, role := range []string{developerRoleEdit, developerRolePersona} {
+	for _, role := range []string{developerRoleEdit, developerRoleAggregateEdit, developerRoleAggregateView, developerRolePersona} {
 		rb := &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devops-" + role},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},

@@ -36,8 +36,9 @@ const (
 	DefaultSyncInterval      = 2 * time.Second
 	DefaultImageSyncInterval = 5 * time.Second
 	// DefaultVMIPPool is where VMs get their addresses: the simulator has no DHCP, so the
-	// manager assigns static ones through guest customization, which vcsim then reports.
-	DefaultVMIPPool = "192.168.128.0/20"
+	// manager assigns static ones through guest customization, which vcsim then reports. It is
+	// a loopback range: anything that dials a simulated VM's address stays on this machine.
+	DefaultVMIPPool = "127.0.128.0/20"
 )
 
 // Config says where the supervisor keeps its files and how it serves.

@@ -3,11 +3,13 @@ package supervisor_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +194,27 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		Expect(err).To(HaveOccurred())
 		Expect(out).To(ContainSubstring("Error from server (Forbidden)"))
 		Expect(out).To(ContainSubstring(`User "devops@vsphere.local" cannot create resource "virtualmachineclassbindings"`))
+	})
+
+	It("runs the README's VirtualMachine with cloud-init data, applied by the developer, and govc shows it", func() {
+		sample := filepath.Join(testenv.RepoRoot(), "config", "samples", "vmoperator_v1alpha1_virtualmachine_cloudinit.yaml")
+		mustKubectl("--context=devops@cormac-new-ns", "apply", "-f", sample)
+		Eventually(func() string {
+			return mustKubectl("--context=cormac-new-ns", "get", "vm", "web", "-o", "jsonpath={.status.powerState} {.status.vmIp}")
+		}).WithTimeout(30*time.Second).Should(MatchRegexp(`^poweredOn 127\.0\.`), "powered on, with an address from the loopback pool")
+
+		info, err := user().Govc(ctx, "govc vm.info -e -r web")
+		Expect(err).NotTo(HaveOccurred(), info)
+		Expect(info).To(ContainSubstring("guestinfo.userdata.encoding:  base64"))
+		m := regexp.MustCompile(`guestinfo\.userdata:\s+(\S+)`).FindStringSubmatch(info)
+		Expect(m).To(HaveLen(2), info)
+		userData, err := base64.StdEncoding.DecodeString(m[1])
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(userData)).To(HavePrefix("#cloud-config\nusers:\n  - name: devops\n"))
+
+		devices, err := user().Govc(ctx, "govc device.ls -vm web")
+		Expect(err).NotTo(HaveOccurred(), devices)
+		Expect(devices).To(MatchRegexp(`(?m)^ethernet-0\s+VirtualVmxnet3`))
 	})
 
 	It("stops leaving no process or temporary directory behind, and starts again clean", func() {
