@@ -115,6 +115,8 @@ type scope struct {
 	guestData    *guestData
 	guestIgnored []string
 	guestErr     error
+	// readiness is the readiness probe's verdict this pass; nil without a probe or before it ran.
+	readiness *readiness
 }
 
 // Reconcile adds the finalizer, then deploys or deletes, writing status on every path.
@@ -146,7 +148,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !vm.DeletionTimestamp.IsZero() {
 		return steps.Run(ctx, s, r.deleteVM)
 	}
-	return steps.Run(ctx, s, r.checkPrereqs, r.readGuestData, r.startDeploy, r.ensureVM)
+	return steps.Run(ctx, s, r.checkPrereqs, r.readGuestData, r.startDeploy, r.ensureVM, r.probeReadiness)
 }
 
 // lifecycleChanged passes updates that start a deletion or change finalizers or annotations.

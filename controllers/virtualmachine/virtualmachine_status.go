@@ -41,6 +41,8 @@ type statusInput struct {
 	GuestData    *guestData
 	GuestIgnored []string
 	GuestErr     error
+	// Readiness is the readiness probe's verdict; nil without a probe or when it did not run.
+	Readiness *readiness
 }
 
 // vmStatus is the computed part of a VM's status. A nil condition is left as it was.
@@ -70,6 +72,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		GuestData:     s.guestData,
 		GuestIgnored:  s.guestIgnored,
 		GuestErr:      s.guestErr,
+		Readiness:     s.readiness,
 	}
 }
 
@@ -110,7 +113,7 @@ func computeStatus(in statusInput) vmStatus {
 	}
 	if !in.Deleting {
 		out.ClassInSync = ptr(classInSync(in.Class, in.Applied))
-		out.Ready = readyCondition(exists, in.State)
+		out.Ready = readyCondition(exists, in.State, in.Readiness)
 	}
 	return out
 }
@@ -128,10 +131,14 @@ func applyStatus(vm *vmopv1.VirtualMachine, st vmStatus) {
 	}
 }
 
-// readyCondition says whether the VM is on with an address; nil (unchanged) when it exists but
-// vSphere was not read this pass.
-func readyCondition(exists bool, state *vsphere.VMState) *vmopv1.Condition {
+// readyCondition says whether the VM is on with an address and, when it has a readiness probe,
+// passes it; nil (unchanged) when it exists but vSphere was not read this pass.
+func readyCondition(exists bool, state *vsphere.VMState, probe *readiness) *vmopv1.Condition {
 	switch {
+	case probe != nil && probe.ready:
+		return ptr(conditions.True(vmopv1.ReadyCondition))
+	case probe != nil:
+		return ptr(conditions.False(vmopv1.ReadyCondition, vmopv1.ReadinessProbeFailedReason, vmopv1.ConditionSeverityInfo, "%s", probe.message))
 	case state != nil && state.PowerState != vmopv1.VirtualMachinePoweredOn:
 		return ptr(conditions.False(vmopv1.ReadyCondition, vmopv1.PoweredOffReason, vmopv1.ConditionSeverityInfo, "the VM is powered off"))
 	case state != nil && state.IP == "":

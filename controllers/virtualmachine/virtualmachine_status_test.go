@@ -64,6 +64,12 @@ var _ = Describe("computeStatus", func() {
 		Entry("a powered off VM is not ready",
 			statusInput{Checked: true, Access: usable, ImageFound: true, State: &vmStateOff},
 			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "False PoweredOff"}),
+		Entry("a VM that passes its readiness probe is ready",
+			statusInput{Checked: true, Access: usable, ImageFound: true, State: on, Readiness: &readiness{ready: true}},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "True "}),
+		Entry("a VM on with an address that fails its readiness probe is not",
+			statusInput{Checked: true, Access: usable, ImageFound: true, State: on, Readiness: &readiness{message: "refused"}},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "False ReadinessProbeFailed"}),
 		Entry("revocation only warns about a VM that exists",
 			statusInput{Existed: true, Checked: true, Access: notBound, ImageFound: true, State: on},
 			want{phase: vmopv1.Created, prereq: "False VirtualMachineClassBindingNotFound", prereqSeverity: vmopv1.ConditionSeverityWarning,
@@ -77,6 +83,19 @@ var _ = Describe("computeStatus", func() {
 		Entry("a deleted VM",
 			statusInput{Deleting: true, Gone: true, Existed: true},
 			want{phase: vmopv1.Deleted}),
+	)
+
+	DescribeTable("heartbeat against its threshold",
+		func(threshold vmopv1.GuestHeartbeatStatus, got string, want bool) {
+			Expect(heartbeat(threshold, got).ready).To(Equal(want))
+		},
+		Entry("green passes green", vmopv1.GuestHeartbeatStatus("green"), "green", true),
+		Entry("yellow fails green", vmopv1.GuestHeartbeatStatus("green"), "yellow", false),
+		Entry("the default threshold is green", vmopv1.GuestHeartbeatStatus(""), "yellow", false),
+		Entry("yellow passes yellow", vmopv1.GuestHeartbeatStatus("yellow"), "yellow", true),
+		Entry("green passes yellow", vmopv1.GuestHeartbeatStatus("yellow"), "green", true),
+		Entry("no Tools never pass", vmopv1.GuestHeartbeatStatus("yellow"), "", false),
+		Entry("red never passes", vmopv1.GuestHeartbeatStatus("yellow"), "red", false),
 	)
 
 	It("tells a class edited after the VM was made", func() {

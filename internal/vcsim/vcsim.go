@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vim25/types"
 
 	// Registers the content library and vcenter REST endpoints.
 	_ "github.com/vmware/govmomi/vapi/simulator"
@@ -99,4 +100,16 @@ func (s *Simulator) Stop() {
 	case <-time.After(closeTimeout):
 	}
 	s.model.Remove()
+}
+
+// SetGuestHeartbeat plays VMware Tools on the VM with managed object id moID reporting a
+// heartbeat colour (green, yellow, red, gray); vcsim's VMs report gray, as without Tools.
+func (s *Simulator) SetGuestHeartbeat(moID string, status types.ManagedEntityStatus) error {
+	ctx := s.model.Service.Context
+	vm, ok := ctx.Map.Get(types.ManagedObjectReference{Type: "VirtualMachine", Value: moID}).(*simulator.VirtualMachine)
+	if !ok {
+		return fmt.Errorf("no VM %s in the simulator", moID)
+	}
+	ctx.WithLock(vm, func() { vm.Summary.QuickStats.GuestHeartbeatStatus = status })
+	return nil
 }

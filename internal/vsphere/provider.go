@@ -73,6 +73,9 @@ type VMState struct {
 	IP string
 	// PowerState is the VM's power state; suspended is reported as poweredOff.
 	PowerState vmopv1.VirtualMachinePowerState
+	// Heartbeat is the VMware Tools heartbeat colour: green, yellow, red, or gray when Tools do
+	// not run.
+	Heartbeat string
 }
 
 // Image is one content library item.

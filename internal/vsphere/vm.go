@@ -262,7 +262,8 @@ func setPower(ctx context.Context, vm *object.VirtualMachine, desired vmopv1.Vir
 func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMState, error) {
 	pc := property.DefaultCollector(c.vim)
 	var m mo.VirtualMachine
-	err := pc.RetrieveOne(ctx, vm.Reference(), []string{"config.uuid", "config.instanceUuid", "runtime.host", "runtime.powerState", "guest.ipAddress"}, &m)
+	err := pc.RetrieveOne(ctx, vm.Reference(), []string{"config.uuid", "config.instanceUuid", "runtime.host", "runtime.powerState", "guest.ipAddress",
+		"summary.quickStats.guestHeartbeatStatus"}, &m)
 	if err != nil {
 		return VMState{}, fmt.Errorf("read VM %s: %w", vm.Reference().Value, err)
 	}
@@ -279,6 +280,7 @@ func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMSt
 	if m.Guest != nil {
 		state.IP = m.Guest.IpAddress
 	}
+	state.Heartbeat = string(m.Summary.QuickStats.GuestHeartbeatStatus)
 	if m.Runtime.Host != nil {
 		var h mo.HostSystem
 		if err := pc.RetrieveOne(ctx, *m.Runtime.Host, []string{"name"}, &h); err != nil {

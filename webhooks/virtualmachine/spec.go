@@ -2,6 +2,7 @@ package virtualmachine
 
 import (
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
@@ -18,6 +19,9 @@ func specErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 	}
 	if md := vm.Spec.VmMetadata; md != nil && changed(func(s *vmopv1.VirtualMachineSpec) any { return s.VmMetadata }) {
 		errs = append(errs, metadataErrors(md)...)
+	}
+	if p := vm.Spec.ReadinessProbe; p != nil && changed(func(s *vmopv1.VirtualMachineSpec) any { return s.ReadinessProbe }) {
+		errs = append(errs, probeErrors(p)...)
 	}
 	for _, u := range unsupported {
 		if u.set(&vm.Spec) && changed(u.get) {
@@ -51,6 +55,35 @@ func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 	return errs
 }
 
+var probePath = specPath.Child("readinessProbe")
+
+func probeErrors(p *vmopv1.Probe) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case p.TCPSocket != nil && p.GuestHeartbeat != nil:
+		errs = append(errs, field.Invalid(probePath, "tcpSocket and guestHeartbeat", "set one action: tcpSocket or guestHeartbeat"))
+	case p.TCPSocket == nil && p.GuestHeartbeat == nil:
+		errs = append(errs, field.Required(probePath.Child("tcpSocket"), "set one action: tcpSocket or guestHeartbeat"))
+	case p.TCPSocket != nil:
+		port := p.TCPSocket.Port
+		portPath := probePath.Child("tcpSocket", "port")
+		if port.Type == intstr.String {
+			errs = append(errs, field.Invalid(portPath, port.StrVal, "must be a port number: a VM has no named ports"))
+		} else if port.IntVal < 1 || port.IntVal > 65535 {
+			errs = append(errs, field.Invalid(portPath, port.IntVal, "must be between 1 and 65535"))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int32
+	}{{"timeoutSeconds", p.TimeoutSeconds}, {"periodSeconds", p.PeriodSeconds}} {
+		if f.v < 0 {
+			errs = append(errs, field.Invalid(probePath.Child(f.name), f.v, "must not be negative (0 takes the default)"))
+		}
+	}
+	return errs
+}
+
 // unsupported are the spec fields this release refuses, each with what to do instead.
 var unsupported = []struct {
 	name string
@@ -66,10 +99,6 @@ var unsupported = []struct {
 		func(s *vmopv1.VirtualMachineSpec) any { return s.Volumes },
 		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.Volumes) > 0 },
 		"not supported in this release: the VM has the disks of its image; remove volumes"},
-	{"readinessProbe",
-		func(s *vmopv1.VirtualMachineSpec) any { return s.ReadinessProbe },
-		func(s *vmopv1.VirtualMachineSpec) bool { return s.ReadinessProbe != nil },
-		"not supported in this release: the Ready condition says whether the VM is on with an address; remove readinessProbe"},
 	{"resourcePolicyName",
 		func(s *vmopv1.VirtualMachineSpec) any { return s.ResourcePolicyName },
 		func(s *vmopv1.VirtualMachineSpec) bool { return s.ResourcePolicyName != "" },

@@ -63,6 +63,9 @@ const (
 	NotProvisionedReason = "NotProvisioned"
 	// PoweredOffReason (Ready False): the VM is powered off.
 	PoweredOffReason = "PoweredOff"
+	// ReadinessProbeFailedReason (Ready False): the VM's readiness probe did not pass; the message
+	// says what it saw.
+	ReadinessProbeFailedReason = "ReadinessProbeFailed"
 	// WaitingForAddressReason (Ready False): the VM is on but the guest reports no address yet.
 	WaitingForAddressReason = "WaitingForAddress"
 )

@@ -133,7 +133,7 @@ type VsphereVolumeSource struct {
 	DeviceKey *int `json:"deviceKey,omitempty"`
 }
 
-// Probe checks whether the guest is ready.
+// Probe checks whether the guest is ready. Set exactly one action.
 type Probe struct {
 	// TCPSocket connects to a port of the guest.
 	// +optional
@@ -141,17 +141,17 @@ type Probe struct {
 	// GuestHeartbeat reads the VMware Tools heartbeat.
 	// +optional
 	GuestHeartbeat *GuestHeartbeatAction `json:"guestHeartbeat,omitempty"`
-	// TimeoutSeconds after which the probe fails.
+	// TimeoutSeconds after which a TCP probe fails; default 1.
 	// +optional
 	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
-	// PeriodSeconds between probes.
+	// PeriodSeconds between probes; default 10.
 	// +optional
 	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
 }
 
 // TCPSocketAction connects to a TCP port.
 type TCPSocketAction struct {
-	// Port to connect to.
+	// Port to connect to, 1-65535; a VM has no named ports.
 	Port intstr.IntOrString `json:"port"`
 	// Host to connect to; the VM's IP when empty.
 	// +optional
@@ -164,7 +164,7 @@ type GuestHeartbeatStatus string
 
 // GuestHeartbeatAction reads the VMware Tools heartbeat.
 type GuestHeartbeatAction struct {
-	// ThresholdStatus is the worst heartbeat counted as ready.
+	// ThresholdStatus is the worst heartbeat counted as ready: green (the default) or yellow.
 	// +optional
 	ThresholdStatus GuestHeartbeatStatus `json:"thresholdStatus,omitempty"`
 }
@@ -261,8 +261,10 @@ type VirtualMachineSpec struct {
 	// +listMapKey=name
 	Volumes []VirtualMachineVolume `json:"volumes,omitempty"`
 
-	// ReadinessProbe checks whether the guest is ready. Refused in this release: the Ready
-	// condition says whether the VM is powered on with an address.
+	// ReadinessProbe checks whether the guest is ready, every periodSeconds (default 10) once the
+	// VM is on: tcpSocket connects to a port of the VM's address (or host), guestHeartbeat reads
+	// the VMware Tools heartbeat. Its verdict is the Ready condition. Without a probe, Ready says
+	// whether the VM is powered on with an address.
 	// +optional
 	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
 

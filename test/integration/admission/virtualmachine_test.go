@@ -119,12 +119,30 @@ var _ = Describe("VirtualMachine admission", func() {
 		vm := objects.VM(ns, "unsupported", "best-effort-xsmall", "ubuntu")
 		vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkType: "nsx-t", NetworkName: "n"}}
 		vm.Spec.Volumes = []vmopv1.VirtualMachineVolume{{Name: "data"}}
-		vm.Spec.ReadinessProbe = &vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(22)}}
 		vm.Spec.ResourcePolicyName = "policy"
 		vm.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true)}
 		err := admin.Create(ctx, vm)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
-		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces", "spec.volumes", "spec.readinessProbe", "spec.resourcePolicyName", "spec.advancedOptions"))
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces", "spec.volumes", "spec.resourcePolicyName", "spec.advancedOptions"))
 		Expect(err.Error()).To(ContainSubstring("VirtualMachineSetResourcePolicy is not supported in this release"))
 	})
+
+	DescribeTable("refuses a malformed readiness probe, naming the field",
+		func(p vmopv1.Probe, field, message string) {
+			bind(ns, "best-effort-xsmall")
+			vm := objects.VM(ns, "probed", "best-effort-xsmall", "ubuntu")
+			vm.Spec.ReadinessProbe = &p
+			err := admin.Create(ctx, vm)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			Expect(causes(err)).To(ConsistOf(field))
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("both actions", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(22)}, GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}},
+			"spec.readinessProbe", "set one action"),
+		Entry("no action", vmopv1.Probe{PeriodSeconds: 5}, "spec.readinessProbe.tcpSocket", "set one action"),
+		Entry("port 0", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(0)}}, "spec.readinessProbe.tcpSocket.port", "between 1 and 65535"),
+		Entry("port 65536", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(65536)}}, "spec.readinessProbe.tcpSocket.port", "between 1 and 65535"),
+		Entry("a named port", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromString("ssh")}}, "spec.readinessProbe.tcpSocket.port", "a VM has no named ports"),
+		Entry("a negative period", vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}, PeriodSeconds: -1}, "spec.readinessProbe.periodSeconds", "must not be negative"),
+	)
 })

@@ -1,0 +1,82 @@
+package virtualmachine_test
+
+import (
+	"net"
+	"strconv"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/vmware/govmomi/vim25/types"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/test/objects"
+	"github.com/vm-service/vm-service/test/testenv"
+)
+
+// ready returns the VM's Ready condition, or an empty one.
+func ready(vm *vmopv1.VirtualMachine) vmopv1.Condition {
+	if c := conditions.Get(get(vm).Status.Conditions, vmopv1.ReadyCondition); c != nil {
+		return *c
+	}
+	return vmopv1.Condition{}
+}
+
+var _ = Describe("Readiness", func() {
+	var ns, class string
+	BeforeEach(func() {
+		ns = newNamespace()
+		Eventually(func() error {
+			return k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})
+		}).Should(Succeed(), "the image sync mirrors the content library")
+		class = uniqueClass("best-effort-xsmall", false, 1, "1Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+	})
+
+	It("follows a TCP probe of the VM's address as a listener there comes and goes", func() {
+		port := testenv.FreePort()
+		vm := objects.VM(ns, "tcp", class, ubuntu.Name)
+		vm.Spec.ReadinessProbe = &vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt(port)}, PeriodSeconds: 1, TimeoutSeconds: 1}
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		ip := poweredOn(vm).Status.VmIp
+		Expect(net.ParseIP(ip).IsLoopback()).To(BeTrue(), "the probe dials %s: specs stay on loopback", ip)
+		Eventually(ready).WithArguments(vm).Should(And(HaveField("Reason", vmopv1.ReadinessProbeFailedReason),
+			HaveField("Message", ContainSubstring(net.JoinHostPort(ip, strconv.Itoa(port))))))
+
+		By("listening where the probe dials")
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = l.Close() }) // also when the spec fails before closing it
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				_ = c.Close()
+			}
+		}()
+		Eventually(func() corev1.ConditionStatus { return ready(vm).Status }).Should(Equal(corev1.ConditionTrue))
+
+		By("closing the listener")
+		Expect(l.Close()).To(Succeed())
+		Eventually(ready).WithArguments(vm).Should(HaveField("Reason", vmopv1.ReadinessProbeFailedReason))
+	})
+
+	It("follows the VMware Tools heartbeat against its threshold", func() {
+		vm := objects.VM(ns, "heartbeat", class, ubuntu.Name)
+		vm.Spec.ReadinessProbe = &vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{ThresholdStatus: "yellow"}, PeriodSeconds: 1}
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		moID := poweredOn(vm).Status.UniqueID
+		Eventually(ready).WithArguments(vm).Should(And(HaveField("Reason", vmopv1.ReadinessProbeFailedReason),
+			HaveField("Message", Equal("VMware Tools heartbeat is gray; ready at yellow or better"))))
+
+		Expect(sim.SetGuestHeartbeat(moID, types.ManagedEntityStatusYellow)).To(Succeed())
+		Eventually(func() corev1.ConditionStatus { return ready(vm).Status }).Should(Equal(corev1.ConditionTrue))
+		Expect(sim.SetGuestHeartbeat(moID, types.ManagedEntityStatusRed)).To(Succeed())
+		Eventually(ready).WithArguments(vm).Should(HaveField("Message", ContainSubstring("heartbeat is red")))
+	})
+})
