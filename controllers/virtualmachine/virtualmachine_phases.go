@@ -164,8 +164,26 @@ func (r *Reconciler) vmSpec(vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMach
 	if addr := vm.Annotations[StaticIPAnnotation]; r.IPs != nil && addr != "" {
 		spec.Network = &vsphere.StaticIP{Address: addr, Netmask: r.IPs.Netmask(), Gateway: r.IPs.Gateway()}
 	}
+	spec.Disks = volumeDisks(vm.Spec.Volumes)
 	return spec
 }
+
+// volumeDisks are the disks the VM's vSphere volumes ask for; never nil, so volumes removed from
+// the spec are removed from the VM. Sizes round up to whole MiB.
+func volumeDisks(volumes []vmopv1.VirtualMachineVolume) []vsphere.Disk {
+	disks := []vsphere.Disk{}
+	for _, v := range volumes {
+		if v.VsphereVolume == nil {
+			continue
+		}
+		if q, ok := v.VsphereVolume.Size(); ok {
+			disks = append(disks, vsphere.Disk{Name: v.Name, CapacityMiB: (q.Value() + mib - 1) / mib})
+		}
+	}
+	return disks
+}
+
+const mib = 1 << 20
 
 // address is the VM's static address. The first call after a start reserves every address
 // already recorded on a VM, so a restarted manager never hands one out twice.

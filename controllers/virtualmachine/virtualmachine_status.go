@@ -206,4 +206,10 @@ func describe(spec vmopv1.VirtualMachineClassSpec) string {
 func applyState(status *vmopv1.VirtualMachineStatus, s vsphere.VMState) {
 	status.UniqueID, status.BiosUUID, status.InstanceUUID = s.MoID, s.BiosUUID, s.InstanceUUID
 	status.Host, status.PowerState, status.VmIp = s.Host, s.PowerState, s.IP
+	if s.Disks != nil {
+		status.Volumes = nil
+		for _, d := range s.Disks {
+			status.Volumes = append(status.Volumes, vmopv1.VirtualMachineVolumeStatus{Name: d.Name, Attached: true, DiskUuid: d.UUID})
+		}
+	}
 }

@@ -45,6 +45,9 @@ type VMSpec struct {
 	// internal/guestdata), applied before its first power on and kept in step afterwards: keys
 	// set before from guest data and missing here are removed. Nil leaves them as they are.
 	ExtraConfig map[string]string
+	// Disks, when not nil, are the volume disks the VM must have: missing ones are added, smaller
+	// ones grown, and volume disks not listed removed. Nil leaves them as they are.
+	Disks []Disk
 }
 
 // StaticIP is a fixed IPv4 configuration for the VM's first NIC.
@@ -76,6 +79,8 @@ type VMState struct {
 	// Heartbeat is the VMware Tools heartbeat colour: green, yellow, red, or gray when Tools do
 	// not run.
 	Heartbeat string
+	// Disks are the volume disks, by name, when the spec listed them.
+	Disks []DiskState
 }
 
 // Image is one content library item.

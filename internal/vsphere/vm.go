@@ -84,10 +84,18 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			return VMState{}, err
 		}
 	}
+	var disks []DiskState
+	if spec.Disks != nil {
+		if disks, err = syncDisks(ctx, c, vm, spec.Disks); err != nil {
+			return VMState{}, err
+		}
+	}
 	if err := setPower(ctx, vm, spec.PowerState); err != nil {
 		return VMState{}, err
 	}
-	return readState(ctx, c, vm)
+	state, err := readState(ctx, c, vm)
+	state.Disks = disks
+	return state, err
 }
 
 // createVM deploys the VM (or picks up an interrupted deployment), customizes and sizes it.

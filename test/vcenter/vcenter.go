@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Inspector reads a vCenter's inventory.
@@ -38,6 +39,15 @@ type VM struct {
 	ResourcePool, Folder string
 	// ExtraConfig is the VM's config.extraConfig, by key.
 	ExtraConfig map[string]string
+	// Disks are the VM's virtual disks, in device order.
+	Disks []Disk
+}
+
+// Disk is what specs check about a virtual disk.
+type Disk struct {
+	// File is the disk's datastore path, such as "[LocalDS_0] web/data.vmdk".
+	File        string
+	CapacityMiB int64
 }
 
 // VMsNamed returns every VM with that name, wherever it is.
@@ -72,6 +82,12 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 			}
 			if c.MemoryAllocation != nil && c.MemoryAllocation.Reservation != nil {
 				got.MemoryReservationMB = *c.MemoryAllocation.Reservation
+			}
+			for _, d := range object.VirtualDeviceList(c.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
+				disk := d.(*types.VirtualDisk)
+				if b, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
+					got.Disks = append(got.Disks, Disk{File: b.GetVirtualDeviceFileBackingInfo().FileName, CapacityMiB: disk.CapacityInKB / 1024})
+				}
 			}
 			got.ExtraConfig = map[string]string{}
 			for _, o := range c.ExtraConfig {

@@ -1,8 +1,12 @@
 package virtualmachine
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
@@ -22,6 +26,9 @@ func specErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 	}
 	if p := vm.Spec.ReadinessProbe; p != nil && changed(func(s *vmopv1.VirtualMachineSpec) any { return s.ReadinessProbe }) {
 		errs = append(errs, probeErrors(p)...)
+	}
+	if changed(func(s *vmopv1.VirtualMachineSpec) any { return s.Volumes }) {
+		errs = append(errs, volumeErrors(old, vm)...)
 	}
 	for _, u := range unsupported {
 		if u.set(&vm.Spec) && changed(u.get) {
@@ -51,6 +58,55 @@ func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 	default:
 		errs = append(errs, field.NotSupported(metadataPath.Child("transport"), md.Transport,
 			[]string{string(vmopv1.VirtualMachineMetadataExtraConfigTransport), string(vmopv1.VirtualMachineMetadataCloudInitTransport)}))
+	}
+	return errs
+}
+
+// volumeErrors checks each volume, and on update that no disk shrinks.
+func volumeErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
+	var errs field.ErrorList
+	was := map[string]resource.Quantity{}
+	if old != nil {
+		for _, v := range old.Spec.Volumes {
+			if v.VsphereVolume != nil {
+				if q, ok := v.VsphereVolume.Size(); ok {
+					was[v.Name] = q
+				}
+			}
+		}
+	}
+	for i, v := range vm.Spec.Volumes {
+		path := specPath.Child("volumes").Index(i)
+		if v.Name == "" {
+			errs = append(errs, field.Required(path.Child("name"), "name the volume; its disk is named after it"))
+		} else {
+			for _, msg := range validation.IsDNS1123Label(v.Name) {
+				errs = append(errs, field.Invalid(path.Child("name"), v.Name, msg))
+			}
+		}
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			errs = append(errs, field.Forbidden(path.Child("persistentVolumeClaim"),
+				"needs the vSphere CSI driver, which is not part of this release; use vSphereVolume with a capacity"))
+		case v.VsphereVolume == nil:
+			errs = append(errs, field.Required(path.Child("vSphereVolume"), "give the volume a vSphereVolume with a capacity"))
+		default:
+			capPath := path.Child("vSphereVolume", "capacity")
+			if v.VsphereVolume.DeviceKey != nil {
+				errs = append(errs, field.Forbidden(path.Child("vSphereVolume", "deviceKey"), "not supported in this release; give a capacity for a new disk"))
+			}
+			q, ok := v.VsphereVolume.Size()
+			switch {
+			case !ok:
+				errs = append(errs, field.Required(capPath, "set ephemeral-storage (or storage) to the disk's size, such as 10Gi"))
+			case q.Sign() <= 0:
+				errs = append(errs, field.Invalid(capPath, q.String(), "must be more than 0"))
+			default:
+				if before, ok := was[v.Name]; ok && q.Cmp(before) < 0 {
+					errs = append(errs, field.Forbidden(capPath, fmt.Sprintf("cannot shrink from %s to %s: a disk only grows", before.String(), q.String())))
+				}
+			}
+		}
 	}
 	return errs
 }
@@ -95,10 +151,6 @@ var unsupported = []struct {
 		func(s *vmopv1.VirtualMachineSpec) any { return s.NetworkInterfaces },
 		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.NetworkInterfaces) > 0 },
 		"not supported in this release: the VM gets one NIC on the namespace's network; remove networkInterfaces"},
-	{"volumes",
-		func(s *vmopv1.VirtualMachineSpec) any { return s.Volumes },
-		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.Volumes) > 0 },
-		"not supported in this release: the VM has the disks of its image; remove volumes"},
 	{"resourcePolicyName",
 		func(s *vmopv1.VirtualMachineSpec) any { return s.ResourcePolicyName },
 		func(s *vmopv1.VirtualMachineSpec) bool { return s.ResourcePolicyName != "" },

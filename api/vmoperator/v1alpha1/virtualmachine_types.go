@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -125,12 +126,23 @@ type VirtualMachineVolume struct {
 
 // VsphereVolumeSource is a disk managed by vSphere directly.
 type VsphereVolumeSource struct {
-	// Capacity of the disk.
+	// Capacity of the disk, under the key ephemeral-storage (as upstream) or storage. The disk
+	// is added in the VM's directory, grown when the capacity grows; shrinking is refused.
 	// +optional
 	Capacity corev1.ResourceList `json:"capacity,omitempty"`
-	// DeviceKey is the vSphere device key of an existing disk.
+	// DeviceKey is the vSphere device key of an existing disk. Refused in this release.
 	// +optional
 	DeviceKey *int `json:"deviceKey,omitempty"`
+}
+
+// Size is the disk's capacity: the ephemeral-storage key, else storage; false when neither is set.
+func (v VsphereVolumeSource) Size() (resource.Quantity, bool) {
+	for _, k := range []corev1.ResourceName{corev1.ResourceEphemeralStorage, corev1.ResourceStorage} {
+		if q, ok := v.Capacity[k]; ok {
+			return q, true
+		}
+	}
+	return resource.Quantity{}, false
 }
 
 // Probe checks whether the guest is ready. Set exactly one action.
@@ -255,7 +267,10 @@ type VirtualMachineSpec struct {
 	// +optional
 	ResourcePolicyName string `json:"resourcePolicyName,omitempty"`
 
-	// Volumes are disks attached to the VM. Refused in this release: the VM has its image's disks.
+	// Volumes are disks added to the VM besides its image's: each vSphereVolume is a virtual disk
+	// of its capacity, added, grown (never shrunk) or removed as this list changes, without
+	// re-creating the VM. persistentVolumeClaim is refused: it needs the vSphere CSI driver, which
+	// is not part of this release.
 	// +optional
 	// +listType=map
 	// +listMapKey=name

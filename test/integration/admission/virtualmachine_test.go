@@ -3,7 +3,9 @@ package admission_test
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -118,12 +120,11 @@ var _ = Describe("VirtualMachine admission", func() {
 		bind(ns, "best-effort-xsmall")
 		vm := objects.VM(ns, "unsupported", "best-effort-xsmall", "ubuntu")
 		vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkType: "nsx-t", NetworkName: "n"}}
-		vm.Spec.Volumes = []vmopv1.VirtualMachineVolume{{Name: "data"}}
 		vm.Spec.ResourcePolicyName = "policy"
 		vm.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true)}
 		err := admin.Create(ctx, vm)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
-		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces", "spec.volumes", "spec.resourcePolicyName", "spec.advancedOptions"))
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces", "spec.resourcePolicyName", "spec.advancedOptions"))
 		Expect(err.Error()).To(ContainSubstring("VirtualMachineSetResourcePolicy is not supported in this release"))
 	})
 
@@ -145,4 +146,46 @@ var _ = Describe("VirtualMachine admission", func() {
 		Entry("a named port", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromString("ssh")}}, "spec.readinessProbe.tcpSocket.port", "a VM has no named ports"),
 		Entry("a negative period", vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}, PeriodSeconds: -1}, "spec.readinessProbe.periodSeconds", "must not be negative"),
 	)
+
+	DescribeTable("refuses a malformed volume, naming the field",
+		func(v vmopv1.VirtualMachineVolume, field, message string) {
+			bind(ns, "best-effort-xsmall")
+			vm := objects.VM(ns, "disks", "best-effort-xsmall", "ubuntu")
+			vm.Spec.Volumes = []vmopv1.VirtualMachineVolume{v}
+			err := admin.Create(ctx, vm)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			Expect(causes(err)).To(ContainElement(field))
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("a claim", vmopv1.VirtualMachineVolume{Name: "data", PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}},
+			"spec.volumes[0].persistentVolumeClaim", "needs the vSphere CSI driver"),
+		Entry("no source", vmopv1.VirtualMachineVolume{Name: "data"}, "spec.volumes[0].vSphereVolume", "with a capacity"),
+		Entry("no capacity", vmopv1.VirtualMachineVolume{Name: "data", VsphereVolume: &vmopv1.VsphereVolumeSource{}},
+			"spec.volumes[0].vSphereVolume.capacity", "set ephemeral-storage (or storage)"),
+		Entry("a name that is not a DNS label", vmopv1.VirtualMachineVolume{Name: "Data_1", VsphereVolume: disk("1Gi")},
+			"spec.volumes[0].name", "RFC 1123 label"),
+		Entry("no name", vmopv1.VirtualMachineVolume{VsphereVolume: disk("1Gi")}, "spec.volumes[0].name", "Required value"),
+	)
+
+	It("refuses two volumes with one name, and a disk that shrinks, but lets it grow", func() {
+		bind(ns, "best-effort-xsmall")
+		vm := objects.VM(ns, "disks", "best-effort-xsmall", "ubuntu")
+		vm.Spec.Volumes = []vmopv1.VirtualMachineVolume{{Name: "data", VsphereVolume: disk("1Gi")}, {Name: "data", VsphereVolume: disk("2Gi")}}
+		err := admin.Create(ctx, vm)
+		Expect(err).To(MatchError(ContainSubstring(`spec.volumes[1]: Duplicate value`)))
+
+		vm.Spec.Volumes = vm.Spec.Volumes[:1]
+		Expect(admin.Create(ctx, vm)).To(Succeed())
+		vm.Spec.Volumes[0].VsphereVolume = disk("512Mi")
+		err = admin.Update(ctx, vm)
+		Expect(causes(err)).To(ConsistOf("spec.volumes[0].vSphereVolume.capacity"))
+		Expect(err.Error()).To(ContainSubstring("cannot shrink from 1Gi to 512Mi"))
+		vm.Spec.Volumes[0].VsphereVolume = disk("4Gi")
+		Expect(admin.Update(ctx, vm)).To(Succeed())
+	})
 })
+
+// disk is a vSphere volume of the given size.
+func disk(size string) *vmopv1.VsphereVolumeSource {
+	return &vmopv1.VsphereVolumeSource{Capacity: corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse(size)}}
+}
