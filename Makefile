@@ -70,7 +70,7 @@ docker-build: ## Build the manager container image (needs a Docker engine).
 .PHONY: test
 test: tools ## Run every test: unit, integration (envtest + vcsim) and e2e.
 	@mkdir -p $(BIN)/reports
-	@status=0; $(GINKGO) -r -p --procs=$(GINKGO_PROCS) $(GINKGO_FLAGS) --randomize-all --timeout=25m --poll-progress-after=120s \
+	@status=0; $(GINKGO) -r -p --procs=$(GINKGO_PROCS) $(GINKGO_FLAGS) --keep-going --randomize-all --timeout=25m --poll-progress-after=120s \
 		--json-report=test-report.json --output-dir=$(BIN)/reports || status=$$?; \
 	go run ./hack/testsummary $(BIN)/reports/test-report.json || status=1; exit $$status
 
