@@ -39,10 +39,11 @@ func main() {
 	flag.StringVar(&vc.Datacenter, "datacenter", "", "datacenter name (default: the only one)")
 	flag.StringVar(&vc.Cluster, "supervisor-cluster", "", "the supervisor cluster; namespace resource pools go under it")
 	flag.StringVar(&vc.Datastore, "datastore", "", "datastore VMs are deployed to (default: vCenter picks)")
+	flag.StringVar(&vc.Network, "vm-network", "", "the namespaces' default workload network, which a NIC without a network type joins (default \"VM Network\")")
 	flag.StringVar(&vc.ContentLibrary, "content-library", "", "content library whose items are the VM images")
 	flag.DurationVar(&vc.SyncInterval, "vcenter-sync-interval", 5*time.Second, "how often vCenter's namespaces, VM classes and assignments are mirrored; 0 turns the mirror off")
 	flag.DurationVar(&vc.ImageSyncInterval, "image-sync-interval", 30*time.Second, "how often the content library is read into VirtualMachineImages")
-	flag.StringVar(&vc.IPPool, "vm-ip-pool", "", "CIDR from which VMs get static addresses through guest customization, for networks without DHCP")
+	flag.StringVar(&vc.IPPool, "vm-ip-pool", "", "static address pools for networks without DHCP, comma-separated: CIDR (the default network) or NETWORK=CIDR")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -9,7 +9,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/controllers/virtualmachine"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/objects"
@@ -39,13 +38,15 @@ var _ = Describe("VirtualMachine controller under failure", Ordered, func() {
 		stopManager() // the frozen reconcile never writes what vSphere made
 		stopManager = func() {}
 		Expect(get(vm).Status.UniqueID).To(BeEmpty())
+		recorded := get(vm).Status.NetworkInterfaces
+		Expect(recorded).To(HaveLen(1), "the address was recorded in status before the deploy")
+		Expect(recorded[0].IpAddresses).To(HaveLen(1))
 		Expect(vmsNamed(vm.Name)()).To(Equal(1))
 
 		startManager()
 		Expect(poweredOn(vm).Status.UniqueID).To(Equal(state.MoID))
 		Expect(vmsNamed(vm.Name)()).To(Equal(1))
-		Expect(get(vm).Annotations).To(HaveKey(virtualmachine.StaticIPAnnotation))
-		Expect(get(vm).Status.VmIp).To(Equal(get(vm).Annotations[virtualmachine.StaticIPAnnotation]))
+		Expect(get(vm).Status.VmIp).To(Equal(recorded[0].IpAddresses[0]), "the restarted manager kept the recorded address")
 	})
 
 	It("reports an unreachable vCenter, deletes nothing, and recovers by itself when it returns", func() {

@@ -80,7 +80,7 @@ func startManagerWith(wrap func(vsphere.Provider) vsphere.Provider) {
 			Cluster: vcsim.ClusterName, ContentLibrary: library,
 		},
 		ImageSyncInterval: 500 * time.Millisecond,
-		IPPool:            "127.0.128.0/24",
+		IPPool:            "127.0.128.0/24,DC0_DVPG0=127.0.144.0/24",
 	}
 	if wrap != nil {
 		p, err := vsphere.New(vc.Config)

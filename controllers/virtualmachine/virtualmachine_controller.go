@@ -56,9 +56,9 @@ type Reconciler struct {
 	Live     client.Reader
 	Provider vsphere.Provider
 	Recorder record.EventRecorder
-	// IPs gives VMs static addresses through guest customization; nil leaves addressing to the
-	// network (DHCP).
-	IPs *ippool.Pool
+	// Networks give the NICs on networks without DHCP static addresses through guest
+	// customization, by network name; a network without a pool leaves addressing to DHCP.
+	Networks ippool.Networks
 
 	seedMu sync.Mutex
 	seeded bool // addresses in use were reserved after start
@@ -108,8 +108,9 @@ type scope struct {
 	checked    bool
 	// state is what vSphere reported this pass; nil when it was not asked or the call failed.
 	state *vsphere.VMState
-	// vsphereErr is the vSphere call that failed, for the Provisioned condition.
-	vsphereErr error
+	// vsphereErr is the vSphere call that failed, for the Provisioned condition; networkErr says
+	// a NIC's network is missing.
+	vsphereErr, networkErr error
 	// guestData is the VM's guest data source as read; nil without spec.vmMetadata or before it
 	// is read. guestIgnored and guestErr say what applying it left out or why it could not.
 	guestData    *guestData

@@ -25,12 +25,12 @@ const (
 	driftInterval = 5 * time.Minute
 )
 
-// StaticIPAnnotation records the address a VM was given from the IP pool, before its deploy.
-const StaticIPAnnotation = "vmoperator.vmware.com/static-ip"
-
 // imageRetryInterval is how soon a VM whose image the content library lacks is tried again: the
 // library may lag the VirtualMachineImage object.
 const imageRetryInterval = time.Minute
+
+// networkRetryInterval is how soon a VM whose network vCenter lacks is tried again.
+const networkRetryInterval = 30 * time.Second
 
 // checkPrereqs decides whether the VM may use its class here and whether its image exists. A VM
 // that exists keeps being managed (power, status) whatever happened to its class or binding:
@@ -66,15 +66,8 @@ func (r *Reconciler) startDeploy(ctx context.Context, s *scope) (ctrl.Result, er
 	if s.blocked() || deployStarted(vm) {
 		return ctrl.Result{}, nil
 	}
-	if r.IPs != nil {
-		addr, err := r.address(ctx, vm)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if vm.Annotations == nil {
-			vm.Annotations = map[string]string{}
-		}
-		vm.Annotations[StaticIPAnnotation] = addr
+	if err := r.allocateAddresses(ctx, vm); err != nil {
+		return ctrl.Result{}, err
 	}
 	vm.Status.Phase = vmopv1.Creating
 	conditions.Set(&vm.Status.Conditions, deployingCondition(vm.Spec.ImageName))
@@ -101,6 +94,10 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	if errors.Is(err, vsphere.ErrImageNotFound) {
 		s.imageFound = false
 		return ctrl.Result{RequeueAfter: imageRetryInterval}, nil
+	}
+	if errors.Is(err, vsphere.ErrNetworkNotFound) {
+		s.networkErr = err // nothing watches vSphere's networks: look again later
+		return ctrl.Result{RequeueAfter: networkRetryInterval}, nil
 	}
 	if err != nil {
 		s.vsphereErr = err
@@ -134,9 +131,7 @@ func (r *Reconciler) deleteVM(ctx context.Context, s *scope) (ctrl.Result, error
 		s.vsphereErr = err
 		return ctrl.Result{}, fmt.Errorf("delete vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
-	if r.IPs != nil {
-		r.IPs.Release(string(vm.UID))
-	}
+	r.releaseAddresses(vm)
 	controllerutil.RemoveFinalizer(vm, Finalizer)
 	return ctrl.Result{}, nil
 }
@@ -161,9 +156,7 @@ func (r *Reconciler) vmSpec(vm *vmopv1.VirtualMachine, class *vmopv1.VirtualMach
 	case class != nil:
 		spec.Sizing = vsphere.SizingFromClass(class.Spec)
 	}
-	if addr := vm.Annotations[StaticIPAnnotation]; r.IPs != nil && addr != "" {
-		spec.Network = &vsphere.StaticIP{Address: addr, Netmask: r.IPs.Netmask(), Gateway: r.IPs.Gateway()}
-	}
+	r.networkSpec(vm, &spec)
 	spec.Disks = volumeDisks(vm.Spec.Volumes)
 	return spec
 }
@@ -184,32 +177,6 @@ func volumeDisks(volumes []vmopv1.VirtualMachineVolume) []vsphere.Disk {
 }
 
 const mib = 1 << 20
-
-// address is the VM's static address. The first call after a start reserves every address
-// already recorded on a VM, so a restarted manager never hands one out twice.
-func (r *Reconciler) address(ctx context.Context, vm *vmopv1.VirtualMachine) (string, error) {
-	if err := r.reserveAddressesInUse(ctx); err != nil {
-		return "", err
-	}
-	return r.IPs.Allocate(string(vm.UID))
-}
-
-func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
-	r.seedMu.Lock()
-	defer r.seedMu.Unlock()
-	if r.seeded {
-		return nil
-	}
-	vms := &vmopv1.VirtualMachineList{}
-	if err := r.Client.List(ctx, vms); err != nil {
-		return fmt.Errorf("read addresses in use: %w", err)
-	}
-	for _, v := range vms.Items {
-		r.IPs.Reserve(string(v.UID), v.Annotations[StaticIPAnnotation])
-	}
-	r.seeded = true
-	return nil
-}
 
 func ref(vm *vmopv1.VirtualMachine) vsphere.VMRef {
 	return vsphere.VMRef{Namespace: vm.Namespace, Name: vm.Name, InstanceUUID: string(vm.UID)}

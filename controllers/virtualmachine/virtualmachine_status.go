@@ -28,8 +28,8 @@ type statusInput struct {
 	DeployStarted bool
 	// State is what vSphere reported this pass; nil when it was not asked or the call failed.
 	State *vsphere.VMState
-	// VSphereErr is the vSphere call that failed this pass.
-	VSphereErr error
+	// VSphereErr is the vSphere call that failed this pass; NetworkErr names a missing network.
+	VSphereErr, NetworkErr error
 	// Class is the class as it is now (nil when gone); Applied the class as the VM was made.
 	Class   *vmopv1.VirtualMachineClass
 	Applied *vmopv1.AppliedClass
@@ -64,6 +64,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		DeployStarted: deployStarted(vm),
 		State:         s.state,
 		VSphereErr:    s.vsphereErr,
+		NetworkErr:    s.networkErr,
 		Class:         s.access.Found,
 		Applied:       vm.Status.Class,
 		Image:         vm.Spec.ImageName,
@@ -101,6 +102,9 @@ func computeStatus(in statusInput) vmStatus {
 	switch {
 	case in.VSphereErr != nil:
 		out.Provisioned = ptr(provisionError(in.VSphereErr))
+	case in.NetworkErr != nil:
+		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.NetworkNotFoundReason,
+			vmopv1.ConditionSeverityError, "%v; the VM is made once it exists in vCenter", in.NetworkErr))
 	case in.State != nil:
 		out.Provisioned = ptr(conditions.True(vmopv1.VirtualMachineProvisionedCondition))
 	case in.Existed || in.Deleting:
@@ -206,6 +210,7 @@ func describe(spec vmopv1.VirtualMachineClassSpec) string {
 func applyState(status *vmopv1.VirtualMachineStatus, s vsphere.VMState) {
 	status.UniqueID, status.BiosUUID, status.InstanceUUID = s.MoID, s.BiosUUID, s.InstanceUUID
 	status.Host, status.PowerState, status.VmIp = s.Host, s.PowerState, s.IP
+	applyNICs(status, s.NICs)
 	if s.Disks != nil {
 		status.Volumes = nil
 		for _, d := range s.Disks {

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
@@ -17,6 +19,19 @@ import (
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/vcenter"
 )
+
+// update applies change to obj as it is now and writes it, again when a controller wrote it
+// meanwhile (the VM controller writes status all the time).
+func update[T client.Object](obj T, change func(T)) {
+	GinkgoHelper()
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8s.Update(ctx, obj)
+	})).To(Succeed())
+}
 
 // get reads the VM as it is now.
 func get(vm *vmopv1.VirtualMachine) *vmopv1.VirtualMachine {
@@ -146,9 +161,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn, storageClass: vsan-d
 		Expect([]int64{v.CPUReservationMHz, v.MemoryReservationMB}).To(Equal([]int64{0, 0}))
 		Expect(v.MemoryMB).To(BeEquivalentTo(4096))
 
-		latest := get(vm)
-		latest.Spec.PowerState = vmopv1.VirtualMachinePoweredOff
-		Expect(k8s.Update(ctx, latest)).To(Succeed())
+		update(vm.DeepCopy(), func(v *vmopv1.VirtualMachine) { v.Spec.PowerState = vmopv1.VirtualMachinePoweredOff })
 		Eventually(inVSphereNow(vm)).Should(HaveField("PowerState", "poweredOff"))
 		Eventually(func() vmopv1.VirtualMachinePowerState { return get(vm).Status.PowerState }).Should(Equal(vmopv1.VirtualMachinePoweredOff))
 	})
@@ -218,8 +231,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		Expect(conditions.IsTrue(got.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)).To(BeTrue())
 
 		By("still following the power state: revocation blocks new VMs, not the management of this one")
-		got.Spec.PowerState = vmopv1.VirtualMachinePoweredOff
-		Expect(k8s.Update(ctx, got)).To(Succeed())
+		update(got, func(v *vmopv1.VirtualMachine) { v.Spec.PowerState = vmopv1.VirtualMachinePoweredOff })
 		Eventually(inVSphereNow(vm)).Should(HaveField("PowerState", "poweredOff"))
 		Eventually(func() vmopv1.VirtualMachinePowerState { return get(vm).Status.PowerState }).Should(Equal(vmopv1.VirtualMachinePoweredOff))
 		Expect(get(vm).Status.Phase).To(Equal(vmopv1.Created))
@@ -232,10 +244,9 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		Expect(k8s.Create(ctx, vm)).To(Succeed())
 		poweredOn(vm)
 
-		c := &vmopv1.VirtualMachineClass{}
-		Expect(k8s.Get(ctx, client.ObjectKey{Name: class}, c)).To(Succeed())
-		c.Spec.Hardware.Cpus, c.Spec.Hardware.Memory = 8, resource.MustParse("32Gi")
-		Expect(k8s.Update(ctx, c)).To(Succeed())
+		update(&vmopv1.VirtualMachineClass{ObjectMeta: metav1.ObjectMeta{Name: class}}, func(c *vmopv1.VirtualMachineClass) {
+			c.Spec.Hardware.Cpus, c.Spec.Hardware.Memory = 8, resource.MustParse("32Gi")
+		})
 
 		Eventually(func() *vmopv1.Condition {
 			return conditions.Get(get(vm).Status.Conditions, vmopv1.VirtualMachineClassInSyncCondition)

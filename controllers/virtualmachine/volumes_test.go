@@ -43,18 +43,16 @@ var _ = Describe("Volumes", func() {
 			And(HaveField("Name", "data"), HaveField("Attached", true), HaveField("DiskUuid", Not(BeEmpty())))))
 
 		By("growing data and adding logs")
-		latest := get(vm)
-		latest.Spec.Volumes = []vmopv1.VirtualMachineVolume{volume("data", "2Gi"), {Name: "logs", VsphereVolume: &vmopv1.VsphereVolumeSource{
-			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("512Mi")}}}}
-		Expect(k8s.Update(ctx, latest)).To(Succeed())
+		update(vm.DeepCopy(), func(v *vmopv1.VirtualMachine) {
+			v.Spec.Volumes = []vmopv1.VirtualMachineVolume{volume("data", "2Gi"), {Name: "logs", VsphereVolume: &vmopv1.VsphereVolumeSource{
+				Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("512Mi")}}}}
+		})
 		Eventually(volumeDisks(vm)).Should(ConsistOf(
 			And(HaveField("File", HaveSuffix("/vmservice-data.vmdk")), HaveField("CapacityMiB", BeEquivalentTo(2048))),
 			And(HaveField("File", HaveSuffix("/vmservice-logs.vmdk")), HaveField("CapacityMiB", BeEquivalentTo(512)))))
 
 		By("removing data")
-		latest = get(vm)
-		latest.Spec.Volumes = latest.Spec.Volumes[1:]
-		Expect(k8s.Update(ctx, latest)).To(Succeed())
+		update(vm.DeepCopy(), func(v *vmopv1.VirtualMachine) { v.Spec.Volumes = v.Spec.Volumes[1:] })
 		Eventually(volumeDisks(vm)).Should(ConsistOf(HaveField("File", HaveSuffix("/vmservice-logs.vmdk"))))
 		Eventually(func() []vmopv1.VirtualMachineVolumeStatus { return get(vm).Status.Volumes }).Should(ConsistOf(HaveField("Name", "logs")))
 		Expect(inVSphere(vm).MoID).To(Equal(moID), "changed in place")

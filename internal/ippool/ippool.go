@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 )
 
@@ -96,3 +97,36 @@ func (p *Pool) usable(a netip.Addr) bool {
 	}
 	return a.Next().IsValid() && p.prefix.Contains(a.Next()) // not the broadcast address
 }
+
+// DefaultNetwork is the Networks key of the namespace's default network.
+const DefaultNetwork = ""
+
+// Networks are the pools of vSphere networks without DHCP, by network name.
+type Networks map[string]*Pool
+
+// ParseNetworks reads comma-separated pools, each "CIDR" (the default network) or
+// "NETWORK=CIDR", such as "10.0.128.0/20,dvpg-db=10.0.144.0/20".
+func ParseNetworks(spec string) (Networks, error) {
+	out := Networks{}
+	for _, item := range strings.Split(spec, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		network, cidr, ok := strings.Cut(item, "=")
+		if !ok {
+			network, cidr = DefaultNetwork, item
+		}
+		if _, dup := out[network]; dup {
+			return nil, fmt.Errorf("IP pools %q: network %q has two pools", spec, network)
+		}
+		p, err := New(cidr)
+		if err != nil {
+			return nil, err
+		}
+		out[network] = p
+	}
+	return out, nil
+}
+
+// Owner is the pool owner of a VM's NIC: its UID and the NIC's index.
+func Owner(uid string, nic int) string { return fmt.Sprintf("%s/%d", uid, nic) }

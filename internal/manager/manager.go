@@ -67,8 +67,10 @@ type VCenterOptions struct {
 	// Provider, when set, is used instead of the govmomi provider built from Config, for
 	// instance to wrap it.
 	Provider vsphere.Provider
-	// IPPool, a CIDR such as 192.168.128.0/20, gives VMs static addresses through guest
-	// customization, for networks without DHCP; empty leaves addressing to the network.
+	// IPPool gives VMs static addresses through guest customization: comma-separated pools,
+	// "CIDR" for the default network or "NETWORK=CIDR", such as
+	// "10.0.128.0/20,dvpg-db=10.0.144.0/20". Each NIC on a network with a pool gets its address
+	// from it; a network without one (or an empty IPPool) leaves addressing to DHCP.
 	IPPool string
 }
 
@@ -145,11 +147,11 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 	}
 	vmr := &vmctrl.Reconciler{Client: mgr.GetClient(), Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
 	if opts.IPPool != "" {
-		pool, err := ippool.New(opts.IPPool)
+		networks, err := ippool.ParseNetworks(opts.IPPool)
 		if err != nil {
 			return err
 		}
-		vmr.IPs = pool
+		vmr.Networks = networks
 	}
 	if err := vmr.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up VirtualMachine controller: %w", err)

@@ -38,7 +38,8 @@ const (
 	// DefaultVMIPPool is where VMs get their addresses: the simulator has no DHCP, so the
 	// manager assigns static ones through guest customization, which vcsim then reports. It is
 	// a loopback range: anything that dials a simulated VM's address stays on this machine.
-	DefaultVMIPPool = "127.0.128.0/20"
+	// The simulator's distributed port group gets a pool of its own.
+	DefaultVMIPPool = "127.0.128.0/20,DC0_DVPG0=127.0.144.0/20"
 )
 
 // Config says where the supervisor keeps its files and how it serves.

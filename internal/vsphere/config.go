@@ -26,6 +26,9 @@ type Config struct {
 	Cluster string
 	// Datastore is the datastore name VMs are deployed to; vCenter picks one when empty.
 	Datastore string
+	// Network is the namespaces' default workload network, which a NIC without a network type
+	// joins; DefaultNetwork when empty.
+	Network string
 	// ContentLibrary is the name of the library whose items are the VM images.
 	ContentLibrary string
 }
@@ -34,6 +37,16 @@ type Config struct {
 func (c Config) String() string {
 	return fmt.Sprintf("vCenter %s as %s (datacenter %q, cluster %q, datastore %q, library %q)",
 		redactURL(c.URL), c.Username, c.Datacenter, c.Cluster, c.Datastore, c.ContentLibrary)
+}
+
+// DefaultNetwork is the default workload network when Config.Network is empty.
+const DefaultNetwork = "VM Network"
+
+func (c Config) network() string {
+	if c.Network == "" {
+		return DefaultNetwork
+	}
+	return c.Network
 }
 
 func (c Config) validate() error {

@@ -39,8 +39,11 @@ type VMSpec struct {
 	// PowerState is the desired power state.
 	PowerState vmopv1.VirtualMachinePowerState
 	// Network, when set, gives the VM's first NIC a static address through guest
-	// customization; it is applied only when the VM is made.
+	// customization; it is applied only when the VM is made, and only when NICs is nil.
 	Network *StaticIP
+	// NICs, when not nil, replace the image's NICs when the VM is made, each with its static
+	// address (if any) through guest customization. Nil keeps the image's NICs.
+	NICs []NIC
 	// ExtraConfig, when not nil, are the guest data keys the VM must carry (see
 	// internal/guestdata), applied before its first power on and kept in step afterwards: keys
 	// set before from guest data and missing here are removed. Nil leaves them as they are.
@@ -81,6 +84,8 @@ type VMState struct {
 	Heartbeat string
 	// Disks are the volume disks, by name, when the spec listed them.
 	Disks []DiskState
+	// NICs are the VM's network cards in device order.
+	NICs []NICState
 }
 
 // Image is one content library item.

@@ -110,6 +110,13 @@ func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMS
 		return nil, err
 	}
 
+	var backings []types.BaseVirtualDeviceBackingInfo
+	if spec.NICs != nil {
+		if backings, err = p.networkBackings(ctx, inv, spec.NICs); err != nil {
+			return nil, err
+		}
+	}
+
 	var vm *object.VirtualMachine
 	ref, err := inv.child(ctx, folder, spec.Name, "VirtualMachine")
 	if err != nil {
@@ -125,8 +132,13 @@ func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMS
 		logger.Info("deployed VM from content library", "vm", vm.Reference().Value, "image", spec.Image)
 	}
 
-	if spec.Network != nil {
-		if err := customize(ctx, vm, spec); err != nil {
+	if spec.NICs != nil {
+		if err := replaceNICs(ctx, vm, spec.NICs, backings); err != nil {
+			return nil, err
+		}
+	}
+	if adapters := customizedAdapters(spec); len(adapters) > 0 {
+		if err := customize(ctx, vm, spec.Name, adapters); err != nil {
 			return nil, err
 		}
 	}
@@ -197,25 +209,60 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 	return nil
 }
 
-// customize gives the first NIC a fixed address through guest customization, which runs at
-// the next power on. It must happen while the VM is still off, before its first boot.
-func customize(ctx context.Context, vm *object.VirtualMachine, spec VMSpec) error {
-	n := spec.Network
-	adapter := types.CustomizationIPSettings{
-		Ip:            &types.CustomizationFixedIp{IpAddress: n.Address},
-		SubnetMask:    n.Netmask,
-		DnsServerList: n.DNSServers,
+// customizedAdapters are the NIC settings guest customization applies, one per NIC in device
+// order; none when no NIC has a static address.
+func customizedAdapters(spec VMSpec) []types.CustomizationAdapterMapping {
+	ips := []*StaticIP{spec.Network}
+	if spec.NICs != nil {
+		ips = ips[:0]
+		for _, n := range spec.NICs {
+			ips = append(ips, n.IP)
+		}
 	}
-	if n.Gateway != "" {
-		adapter.Gateway = []string{n.Gateway}
+	var out []types.CustomizationAdapterMapping
+	static := false
+	for _, ip := range ips {
+		if ip == nil {
+			out = append(out, types.CustomizationAdapterMapping{Adapter: types.CustomizationIPSettings{Ip: &types.CustomizationDhcpIpGenerator{}}})
+			continue
+		}
+		static = true
+		adapter := types.CustomizationIPSettings{
+			Ip:            &types.CustomizationFixedIp{IpAddress: ip.Address},
+			SubnetMask:    ip.Netmask,
+			DnsServerList: ip.DNSServers,
+		}
+		if ip.Gateway != "" {
+			adapter.Gateway = []string{ip.Gateway}
+		}
+		out = append(out, types.CustomizationAdapterMapping{Adapter: adapter})
 	}
+	if !static {
+		return nil
+	}
+	return out
+}
+
+// dnsServers are the first static NIC's name servers, which the guest uses globally.
+func dnsServers(adapters []types.CustomizationAdapterMapping) []string {
+	for _, a := range adapters {
+		if len(a.Adapter.DnsServerList) > 0 {
+			return a.Adapter.DnsServerList
+		}
+	}
+	return nil
+}
+
+// customize gives the NICs their addresses through guest customization, which runs at the next
+// power on. It must happen while the VM is still off, before its first boot.
+func customize(ctx context.Context, vm *object.VirtualMachine, name string, adapters []types.CustomizationAdapterMapping) error {
 	cs := types.CustomizationSpec{
 		Identity: &types.CustomizationLinuxPrep{
-			HostName: &types.CustomizationFixedName{Name: hostName(spec.Name)},
+			HostName: &types.CustomizationFixedName{Name: hostName(name)},
 			Domain:   "local",
 		},
-		GlobalIPSettings: types.CustomizationGlobalIPSettings{DnsServerList: n.DNSServers},
-		NicSettingMap:    []types.CustomizationAdapterMapping{{Adapter: adapter}},
+		GlobalIPSettings: types.CustomizationGlobalIPSettings{DnsServerList: dnsServers(adapters)},
+		NicSettingMap:    adapters,
 	}
 	task, err := vm.Customize(ctx, cs)
 	if err == nil {
@@ -226,7 +273,7 @@ func customize(ctx context.Context, vm *object.VirtualMachine, spec VMSpec) erro
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("customize VM %s with IP %s: %w", vm.Reference().Value, n.Address, err)
+		return fmt.Errorf("customize VM %s with %d NIC setting(s): %w", vm.Reference().Value, len(adapters), err)
 	}
 	return nil
 }
@@ -271,7 +318,7 @@ func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMSt
 	pc := property.DefaultCollector(c.vim)
 	var m mo.VirtualMachine
 	err := pc.RetrieveOne(ctx, vm.Reference(), []string{"config.uuid", "config.instanceUuid", "runtime.host", "runtime.powerState", "guest.ipAddress",
-		"summary.quickStats.guestHeartbeatStatus"}, &m)
+		"guest.net", "config.hardware.device", "summary.quickStats.guestHeartbeatStatus"}, &m)
 	if err != nil {
 		return VMState{}, fmt.Errorf("read VM %s: %w", vm.Reference().Value, err)
 	}
@@ -289,6 +336,7 @@ func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMSt
 		state.IP = m.Guest.IpAddress
 	}
 	state.Heartbeat = string(m.Summary.QuickStats.GuestHeartbeatStatus)
+	state.NICs = nicStates(&m)
 	if m.Runtime.Host != nil {
 		var h mo.HostSystem
 		if err := pc.RetrieveOne(ctx, *m.Runtime.Host, []string{"name"}, &h); err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
 // Inspector reads a vCenter's inventory.
@@ -41,6 +43,15 @@ type VM struct {
 	ExtraConfig map[string]string
 	// Disks are the VM's virtual disks, in device order.
 	Disks []Disk
+	// NICs are the VM's network cards, in device order.
+	NICs []NIC
+}
+
+// NIC is what specs check about a network card.
+type NIC struct {
+	// Type is the card model, such as vmxnet3; Network the name of the network or distributed
+	// port group it is on.
+	Type, Network, MAC string
 }
 
 // Disk is what specs check about a virtual disk.
@@ -88,6 +99,18 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 				if b, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
 					got.Disks = append(got.Disks, Disk{File: b.GetVirtualDeviceFileBackingInfo().FileName, CapacityMiB: disk.CapacityInKB / 1024})
 				}
+			}
+			devices := object.VirtualDeviceList(c.Hardware.Device)
+			for _, d := range devices.SelectByType((*types.VirtualEthernetCard)(nil)) {
+				nic := NIC{Type: vsphere.CardType(d), MAC: d.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().MacAddress}
+				switch b := d.GetVirtualDevice().Backing.(type) {
+				case *types.VirtualEthernetCardNetworkBackingInfo:
+					nic.Network = b.DeviceName
+				case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
+					pg := types.ManagedObjectReference{Type: "DistributedVirtualPortgroup", Value: b.Port.PortgroupKey}
+					nic.Network, _ = object.NewCommon(i.client.Client, pg).ObjectName(ctx)
+				}
+				got.NICs = append(got.NICs, nic)
 			}
 			got.ExtraConfig = map[string]string{}
 			for _, o := range c.ExtraConfig {

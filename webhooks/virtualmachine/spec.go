@@ -2,6 +2,7 @@ package virtualmachine
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -26,6 +27,9 @@ func specErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 	}
 	if p := vm.Spec.ReadinessProbe; p != nil && changed(func(s *vmopv1.VirtualMachineSpec) any { return s.ReadinessProbe }) {
 		errs = append(errs, probeErrors(p)...)
+	}
+	if changed(func(s *vmopv1.VirtualMachineSpec) any { return s.NetworkInterfaces }) {
+		errs = append(errs, networkErrors(old, vm)...)
 	}
 	if changed(func(s *vmopv1.VirtualMachineSpec) any { return s.Volumes }) {
 		errs = append(errs, volumeErrors(old, vm)...)
@@ -58,6 +62,44 @@ func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 	default:
 		errs = append(errs, field.NotSupported(metadataPath.Child("transport"), md.Transport,
 			[]string{string(vmopv1.VirtualMachineMetadataExtraConfigTransport), string(vmopv1.VirtualMachineMetadataCloudInitTransport)}))
+	}
+	return errs
+}
+
+// cardTypes are the NIC models a networkInterface may ask for.
+var cardTypes = []string{"vmxnet3", "vmxnet2", "e1000e", "e1000", "pcnet32"}
+
+// networkErrors checks each network interface; they are fixed once the VM exists in vSphere.
+func networkErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
+	path := specPath.Child("networkInterfaces")
+	if old != nil && old.Status.UniqueID != "" {
+		return field.ErrorList{field.Forbidden(path, "cannot change once the VM exists in vSphere; create a new VirtualMachine instead")}
+	}
+	var errs field.ErrorList
+	for i, n := range vm.Spec.NetworkInterfaces {
+		p := path.Index(i)
+		switch n.NetworkType {
+		case "":
+			if n.NetworkName != "" {
+				errs = append(errs, field.Invalid(p.Child("networkName"), n.NetworkName,
+					"a NIC without networkType joins the namespace's network; set networkType vsphere-distributed to name a port group"))
+			}
+		case "vsphere-distributed":
+			if n.NetworkName == "" {
+				errs = append(errs, field.Required(p.Child("networkName"), "name the distributed port group"))
+			}
+		case "nsx-t":
+			errs = append(errs, field.Forbidden(p.Child("networkType"),
+				"this release supports vSphere networking only: use vsphere-distributed, or leave networkType empty for the namespace's network"))
+		default:
+			errs = append(errs, field.NotSupported(p.Child("networkType"), n.NetworkType, []string{"vsphere-distributed", ""}))
+		}
+		if n.EthernetCardType != "" && !slices.Contains(cardTypes, n.EthernetCardType) {
+			errs = append(errs, field.NotSupported(p.Child("ethernetCardType"), n.EthernetCardType, cardTypes))
+		}
+		if n.ProviderRef != nil {
+			errs = append(errs, field.Forbidden(p.Child("providerRef"), "not supported in this release; name the network with networkType and networkName"))
+		}
 	}
 	return errs
 }
@@ -147,10 +189,6 @@ var unsupported = []struct {
 	set  func(*vmopv1.VirtualMachineSpec) bool
 	why  string
 }{
-	{"networkInterfaces",
-		func(s *vmopv1.VirtualMachineSpec) any { return s.NetworkInterfaces },
-		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.NetworkInterfaces) > 0 },
-		"not supported in this release: the VM gets one NIC on the namespace's network; remove networkInterfaces"},
 	{"resourcePolicyName",
 		func(s *vmopv1.VirtualMachineSpec) any { return s.ResourcePolicyName },
 		func(s *vmopv1.VirtualMachineSpec) bool { return s.ResourcePolicyName != "" },

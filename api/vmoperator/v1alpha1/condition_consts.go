@@ -42,6 +42,9 @@ const (
 	// VCenterUnreachableReason (VirtualMachineProvisioned False): vCenter could not be reached;
 	// the controller retries and deletes nothing meanwhile.
 	VCenterUnreachableReason = "VCenterUnreachable"
+	// NetworkNotFoundReason (VirtualMachineProvisioned False): a network interface names a network
+	// vCenter does not have; nothing is made until it exists.
+	NetworkNotFoundReason = "NetworkNotFound"
 	// ProvisioningFailedReason (VirtualMachineProvisioned False): vCenter refused an operation.
 	ProvisioningFailedReason = "ProvisioningFailed"
 

@@ -61,16 +61,19 @@ type NetworkInterfaceProviderReference struct {
 
 // VirtualMachineNetworkInterface attaches the VM to a network.
 type VirtualMachineNetworkInterface struct {
-	// NetworkType is the kind of network, such as vsphere-distributed or nsx-t.
+	// NetworkType is the kind of network: vsphere-distributed (a distributed port group named
+	// networkName), or empty for the namespace's default workload network. nsx-t is refused: this
+	// release supports vSphere networking only.
 	// +optional
 	NetworkType string `json:"networkType,omitempty"`
-	// NetworkName is the name of the network.
+	// NetworkName is the distributed port group's name; only with networkType vsphere-distributed.
 	// +optional
 	NetworkName string `json:"networkName,omitempty"`
-	// ProviderRef names an object that provides the interface.
+	// ProviderRef names an object that provides the interface. Refused in this release.
 	// +optional
 	ProviderRef *NetworkInterfaceProviderReference `json:"providerRef,omitempty"`
-	// EthernetCardType is the virtual NIC model, such as vmxnet3.
+	// EthernetCardType is the virtual NIC model: vmxnet3 (the default), vmxnet2, e1000e, e1000
+	// or pcnet32.
 	// +optional
 	EthernetCardType string `json:"ethernetCardType,omitempty"`
 }
@@ -257,8 +260,9 @@ type VirtualMachineSpec struct {
 	// +optional
 	StorageClass string `json:"storageClass,omitempty"`
 
-	// NetworkInterfaces attach the VM to networks. Refused in this release: the VM keeps one NIC
-	// on the namespace's network.
+	// NetworkInterfaces replace the image's NICs, one NIC each, in order; without them the VM keeps
+	// its image's NICs on the namespace's network. Each NIC on a network with an address pool gets
+	// a static address from it (status.networkInterfaces). Fixed once the VM exists in vSphere.
 	// +optional
 	NetworkInterfaces []VirtualMachineNetworkInterface `json:"networkInterfaces,omitempty"`
 

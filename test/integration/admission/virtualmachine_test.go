@@ -124,7 +124,8 @@ var _ = Describe("VirtualMachine admission", func() {
 		vm.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true)}
 		err := admin.Create(ctx, vm)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
-		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces", "spec.resourcePolicyName", "spec.advancedOptions"))
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces[0].networkType", "spec.resourcePolicyName", "spec.advancedOptions"))
+		Expect(err.Error()).To(ContainSubstring("this release supports vSphere networking only"))
 		Expect(err.Error()).To(ContainSubstring("VirtualMachineSetResourcePolicy is not supported in this release"))
 	})
 
@@ -183,6 +184,28 @@ var _ = Describe("VirtualMachine admission", func() {
 		vm.Spec.Volumes[0].VsphereVolume = disk("4Gi")
 		Expect(admin.Update(ctx, vm)).To(Succeed())
 	})
+
+	DescribeTable("refuses a malformed network interface, naming the field",
+		func(n vmopv1.VirtualMachineNetworkInterface, field, message string) {
+			bind(ns, "best-effort-xsmall")
+			vm := objects.VM(ns, "nics", "best-effort-xsmall", "ubuntu")
+			vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{}, n}
+			err := admin.Create(ctx, vm)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			Expect(causes(err)).To(ConsistOf(field))
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("a port group without a name", vmopv1.VirtualMachineNetworkInterface{NetworkType: "vsphere-distributed"},
+			"spec.networkInterfaces[1].networkName", "name the distributed port group"),
+		Entry("a name without a type", vmopv1.VirtualMachineNetworkInterface{NetworkName: "DC0_DVPG0"},
+			"spec.networkInterfaces[1].networkName", "set networkType vsphere-distributed"),
+		Entry("an unknown type", vmopv1.VirtualMachineNetworkInterface{NetworkType: "flannel"},
+			"spec.networkInterfaces[1].networkType", "Unsupported value"),
+		Entry("an unknown card", vmopv1.VirtualMachineNetworkInterface{EthernetCardType: "rtl8139"},
+			"spec.networkInterfaces[1].ethernetCardType", "Unsupported value"),
+		Entry("a provider reference", vmopv1.VirtualMachineNetworkInterface{ProviderRef: &vmopv1.NetworkInterfaceProviderReference{Kind: "NetworkInterface", Name: "n"}},
+			"spec.networkInterfaces[1].providerRef", "not supported in this release"),
+	)
 })
 
 // disk is a vSphere volume of the given size.
