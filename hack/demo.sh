@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replays walkthrough.md steps 1 to 6 against a local supervisor of its own, printing each
 # command and its real output: first in Deny mode (the default: the cluster is refused at apply),
-# then in Warn mode (as vSphere 7.0U2a: admitted, failed, then running by itself once bound).
+# then in Warn mode (as vSphere 7.0U2a: admitted, failed, then running by itself once bound),
+# ending with a VirtualMachine with cloud-init data, two NICs and a data disk.
 # Usage: hack/demo.sh   (make demo builds what it needs first)
 set -euo pipefail
 
@@ -66,6 +67,8 @@ bindings_are() {
 	shift
 	test "$(kubectl get virtualmachineclassbindings --no-headers "$@" 2>/dev/null | wc -l)" -eq "$want"
 }
+# vm_is_up NAME: the VM is powered on with an address.
+vm_is_up() { [[ $(kubectl get vm "$1" -o 'jsonpath={.status.powerState} {.status.vmIp}' 2>/dev/null) =~ ^poweredOn\ [0-9] ]]; }
 # phase_is PHASE: the walkthrough's cluster is in PHASE.
 phase_is() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase}' 2>/dev/null)" = "$1"; }
 stock=(best-effort-2xlarge best-effort-4xlarge best-effort-8xlarge best-effort-large best-effort-medium
@@ -142,5 +145,15 @@ show govc ls "/DC0/vm/cormac-new-ns"
 show kubectl delete tanzukubernetescluster tkg-cluster-1-20-2
 show kubectl get virtualmachines
 show govc ls "/DC0/vm/cormac-new-ns"
+
+printf '\n## A VirtualMachine to log in to: cloud-init data from a Secret, two NICs, a data disk\n'
+vm_sample=config/samples/vmoperator_v1alpha1_virtualmachine_cloudinit.yaml
+show cat "$vm_sample"
+show kubectl --context devops@cormac-new-ns apply -f "$vm_sample"
+until_ok vm_is_up web
+show kubectl get virtualmachine web -o wide
+show kubectl get virtualmachine web -o 'jsonpath={range .status.networkInterfaces[*]}{.macAddress}{"  "}{.ipAddresses}{"\n"}{end}'
+show govc vm.info -e -r web
+show govc device.ls -vm web
 stop_supervisor
 printf '\nDone.\n'

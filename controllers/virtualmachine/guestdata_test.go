@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
@@ -34,14 +33,7 @@ func decoded(s string) string {
 
 var _ = Describe("Guest data", func() {
 	var ns, class string
-	BeforeEach(func() {
-		ns = newNamespace()
-		Eventually(func() error {
-			return k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})
-		}).Should(Succeed(), "the image sync mirrors the content library")
-		class = uniqueClass("best-effort-xsmall", false, 1, "1Gi")
-		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
-	})
+	BeforeEach(func() { ns, class = boundNamespace() })
 
 	It("sets a ConfigMap's guestinfo keys as ExtraConfig, names the keys it leaves out, and follows edits", func() {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "guest"},

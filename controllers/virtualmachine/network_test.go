@@ -5,7 +5,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
@@ -14,14 +13,7 @@ import (
 
 var _ = Describe("Networks", func() {
 	var ns, class string
-	BeforeEach(func() {
-		ns = newNamespace()
-		Eventually(func() error {
-			return k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})
-		}).Should(Succeed(), "the image sync mirrors the content library")
-		class = uniqueClass("best-effort-xsmall", false, 1, "1Gi")
-		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
-	})
+	BeforeEach(func() { ns, class = boundNamespace() })
 
 	It("replaces the image's NIC with one per interface, each with its card, network and pool's address", func() {
 		vm := objects.VM(ns, "two-nics", class, ubuntu.Name)

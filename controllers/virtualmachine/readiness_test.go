@@ -9,7 +9,6 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
@@ -27,14 +26,7 @@ func ready(vm *vmopv1.VirtualMachine) vmopv1.Condition {
 
 var _ = Describe("Readiness", func() {
 	var ns, class string
-	BeforeEach(func() {
-		ns = newNamespace()
-		Eventually(func() error {
-			return k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})
-		}).Should(Succeed(), "the image sync mirrors the content library")
-		class = uniqueClass("best-effort-xsmall", false, 1, "1Gi")
-		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
-	})
+	BeforeEach(func() { ns, class = boundNamespace() })
 
 	It("follows a TCP probe of the VM's address as a listener there comes and goes", func() {
 		port := testenv.FreePort()

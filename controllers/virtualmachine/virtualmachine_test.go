@@ -93,6 +93,19 @@ func eventsFor(vm *vmopv1.VirtualMachine) []string {
 	return out
 }
 
+// boundNamespace makes a namespace with a fresh best-effort class bound in it, once the image
+// sync has mirrored the content library, and returns both.
+func boundNamespace() (ns, class string) {
+	GinkgoHelper()
+	Eventually(func() error {
+		return k8s.Get(ctx, client.ObjectKey{Name: ubuntu.Name}, &vmopv1.VirtualMachineImage{})
+	}).Should(Succeed(), "the image sync mirrors the content library")
+	ns = newNamespace()
+	class = uniqueClass("best-effort-xsmall", false, 1, "1Gi")
+	Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+	return ns, class
+}
+
 // uniqueClass creates a class with a name no other spec uses, so class edits stay local.
 func uniqueClass(prefix string, guaranteed bool, cpus int64, memory string) string {
 	name := fmt.Sprintf("%s-%s", prefix, strings.TrimPrefix(newNamespace(), "vm-"))

@@ -196,7 +196,7 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		Expect(out).To(ContainSubstring(`User "devops@vsphere.local" cannot create resource "virtualmachineclassbindings"`))
 	})
 
-	It("runs the README's VirtualMachine with cloud-init data, applied by the developer, and govc shows it", func() {
+	It("runs the README's VirtualMachine with cloud-init data, two NICs and a disk, applied by the developer, and govc shows it", func() {
 		sample := filepath.Join(testenv.RepoRoot(), "config", "samples", "vmoperator_v1alpha1_virtualmachine_cloudinit.yaml")
 		mustKubectl("--context=devops@cormac-new-ns", "apply", "-f", sample)
 		Eventually(func() string {
@@ -214,7 +214,9 @@ var _ = Describe("The local supervisor", Ordered, func() {
 
 		devices, err := user().Govc(ctx, "govc device.ls -vm web")
 		Expect(err).NotTo(HaveOccurred(), devices)
-		Expect(devices).To(MatchRegexp(`(?m)^ethernet-0\s+VirtualVmxnet3`))
+		Expect(devices).To(MatchRegexp(`(?m)^ethernet-0\s+VirtualVmxnet3\s+VM Network$`))
+		Expect(devices).To(MatchRegexp(`(?m)^ethernet-1\s+VirtualVmxnet3\s+DVSwitch: `), "on the distributed switch")
+		Expect(devices).To(MatchRegexp(`(?m)^disk-\S+\s+VirtualDisk\s+10,485,760 KB`))
 	})
 
 	It("stops leaving no process or temporary directory behind, and starts again clean", func() {
