@@ -17,20 +17,19 @@ import (
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
+// How soon a VM is looked at again when nothing else brings it back.
 const (
-	// ipPollInterval is how soon a powered-on VM without an address is looked at again.
+	// ipPollInterval: a powered-on VM without an address.
 	ipPollInterval = 2 * time.Second
-	// driftInterval is how often a settled VM is compared with vSphere, to notice changes made
-	// there directly (such as a power-off from the vSphere Client).
+	// driftInterval: a settled VM, to notice changes made in vSphere directly (such as a
+	// power-off from the vSphere Client).
 	driftInterval = 5 * time.Minute
+	// imageRetryInterval: a VM whose image the content library lacks; the library may lag the
+	// VirtualMachineImage object.
+	imageRetryInterval = time.Minute
+	// networkRetryInterval: a VM whose network vCenter lacks; nothing watches vSphere's networks.
+	networkRetryInterval = 30 * time.Second
 )
-
-// imageRetryInterval is how soon a VM whose image the content library lacks is tried again: the
-// library may lag the VirtualMachineImage object.
-const imageRetryInterval = time.Minute
-
-// networkRetryInterval is how soon a VM whose network vCenter lacks is tried again.
-const networkRetryInterval = 30 * time.Second
 
 // checkPrereqs decides whether the VM may use its class here and whether its image exists. A VM
 // that exists keeps being managed (power, status) whatever happened to its class or binding:
