@@ -82,7 +82,8 @@ var _ = Describe("Guest data", func() {
 			Hostname   string `json:"local-hostname"`
 			Network    struct {
 				Ethernets map[string]struct {
-					Addresses []string `json:"addresses"`
+					Addresses []string          `json:"addresses"`
+					Match     map[string]string `json:"match"`
 				} `json:"ethernets"`
 			} `json:"network"`
 		}
@@ -90,6 +91,9 @@ var _ = Describe("Guest data", func() {
 		Expect(meta.InstanceID).To(Equal(string(got.UID)))
 		Expect(meta.Hostname).To(Equal("cloud-init"))
 		Expect(meta.Network.Ethernets["eth0"].Addresses).To(ConsistOf(got.Status.VmIp + "/24"))
+		Expect(got.Status.NetworkInterfaces).To(HaveLen(1))
+		Expect(meta.Network.Ethernets["eth0"].Match).To(HaveKeyWithValue("macaddress", strings.ToLower(got.Status.NetworkInterfaces[0].MacAddress)),
+			"the guest finds its NIC by the MAC vSphere gave it")
 		Expect(metadataReady(vm).Status).To(Equal(corev1.ConditionTrue))
 
 		status, err := json.Marshal(get(vm).Status)

@@ -87,20 +87,65 @@ func dataOf(obj client.Object) map[string]string {
 	return data
 }
 
-// guestExtraConfig is the ExtraConfig the VM's guest data asks for: nil when there is nothing to
-// apply (no source, or it is missing and the VM keeps what it had), with the keys left out.
-func guestExtraConfig(vm *vmopv1.VirtualMachine, gd *guestData, network *vsphere.StaticIP) (guestdata.Result, error) {
+// guestExtraConfig is the ExtraConfig the VM's guest data asks for, for NICs as the guest will
+// see them: nil when there is nothing to apply (no source, or it is missing and the VM keeps what
+// it had), with the keys left out.
+func guestExtraConfig(vm *vmopv1.VirtualMachine, gd *guestData, nics []guestdata.NIC) (guestdata.Result, error) {
 	if vm.Spec.VmMetadata == nil {
 		return guestdata.Result{ExtraConfig: map[string]string{}}, nil // removes what was set before
 	}
 	if gd == nil || gd.missing {
 		return guestdata.Result{}, nil
 	}
-	in := guestdata.Input{Transport: vm.Spec.VmMetadata.Transport, Data: gd.data, InstanceID: string(vm.UID), HostName: vm.Name}
-	if network != nil {
-		in.Network = &guestdata.Network{Address: network.Address, Netmask: network.Netmask, Gateway: network.Gateway, DNSServers: network.DNSServers}
+	return guestdata.ExtraConfig(guestdata.Input{Transport: vm.Spec.VmMetadata.Transport, Data: gd.data,
+		InstanceID: string(vm.UID), HostName: vsphere.HostName(vm.Name), NICs: nics})
+}
+
+// setGuestData checks the VM's guest data, recording what it leaves out or why it cannot be
+// applied, and gives the provider what computes its keys once the VM's NICs exist. It says
+// whether the VM may be deployed: a new VM with guest data that cannot be applied is not; an
+// existing one keeps the guest data it has.
+func setGuestData(s *scope, spec *vsphere.VMSpec) bool {
+	vm, ips := s.vm, staticIPs(spec)
+	checked, err := guestExtraConfig(vm, s.guestData, guestNICs(nil, ips))
+	s.guestIgnored, s.guestErr = checked.Ignored, err
+	if err != nil || checked.ExtraConfig == nil {
+		return err == nil || s.existed
 	}
-	return guestdata.ExtraConfig(in)
+	gd := s.guestData
+	spec.GuestData = func(nics []vsphere.NICState) (map[string]string, error) {
+		r, err := guestExtraConfig(vm, gd, guestNICs(nics, ips))
+		return r.ExtraConfig, err
+	}
+	return true
+}
+
+// staticIPs are the static addresses of the spec's NICs, in order (nil for DHCP).
+func staticIPs(spec *vsphere.VMSpec) []*vsphere.StaticIP {
+	if spec.NICs == nil {
+		return []*vsphere.StaticIP{spec.Network}
+	}
+	ips := make([]*vsphere.StaticIP, len(spec.NICs))
+	for i, n := range spec.NICs {
+		ips[i] = n.IP
+	}
+	return ips
+}
+
+// guestNICs are the NICs as cloud-init configures them: vSphere's cards (once made) with the
+// static addresses asked for.
+func guestNICs(cards []vsphere.NICState, ips []*vsphere.StaticIP) []guestdata.NIC {
+	out := make([]guestdata.NIC, max(len(cards), len(ips)))
+	for i := range out {
+		if i < len(cards) {
+			out[i].MAC = cards[i].MACAddress
+		}
+		if i < len(ips) && ips[i] != nil {
+			ip := ips[i]
+			out[i].IP = &guestdata.Network{Address: ip.Address, Netmask: ip.Netmask, Gateway: ip.Gateway, DNSServers: ip.DNSServers}
+		}
+	}
+	return out
 }
 
 // metadataCondition states whether the guest data is there and applied as given. Its messages

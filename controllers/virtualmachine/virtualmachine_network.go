@@ -74,6 +74,10 @@ func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
 				}
 			}
 		}
+		// A VM made before addresses were recorded per NIC has its first one as its IP.
+		for _, pool := range r.Networks {
+			pool.Reserve(ippool.Owner(string(v.UID), 0), v.Status.VmIp)
+		}
 	}
 	r.seeded = true
 	return nil
@@ -93,9 +97,15 @@ func (r *Reconciler) releaseAddresses(vm *vmopv1.VirtualMachine) {
 func (r *Reconciler) networkSpec(vm *vmopv1.VirtualMachine, spec *vsphere.VMSpec) {
 	list, pools := nics(vm)
 	for i := range list {
-		if pool := r.Networks[pools[i]]; pool != nil && i < len(vm.Status.NetworkInterfaces) {
-			if addrs := vm.Status.NetworkInterfaces[i].IpAddresses; len(addrs) > 0 {
-				list[i].IP = &vsphere.StaticIP{Address: addrs[0], Netmask: pool.Netmask(), Gateway: pool.Gateway()}
+		pool := r.Networks[pools[i]]
+		if pool == nil || i >= len(vm.Status.NetworkInterfaces) {
+			continue
+		}
+		// The guest may report more addresses than the one allocated (IPv6, DHCP): take the pool's.
+		for _, addr := range vm.Status.NetworkInterfaces[i].IpAddresses {
+			if pool.Contains(addr) {
+				list[i].IP = &vsphere.StaticIP{Address: addr, Netmask: pool.Netmask(), Gateway: pool.Gateway()}
+				break
 			}
 		}
 	}

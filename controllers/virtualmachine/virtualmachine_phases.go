@@ -66,6 +66,7 @@ func (r *Reconciler) startDeploy(ctx context.Context, s *scope) (ctrl.Result, er
 		return ctrl.Result{}, nil
 	}
 	if err := r.allocateAddresses(ctx, vm); err != nil {
+		s.addressErr = err
 		return ctrl.Result{}, err
 	}
 	vm.Status.Phase = vmopv1.Creating
@@ -83,12 +84,9 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	}
 	vm := s.vm
 	spec := r.vmSpec(vm, s.access.Found)
-	guest, err := guestExtraConfig(vm, s.guestData, spec.Network)
-	if err != nil {
-		s.guestErr = err
-		return ctrl.Result{}, fmt.Errorf("guest data of %s/%s: %w", vm.Namespace, vm.Name, err)
+	if !setGuestData(s, &spec) {
+		return ctrl.Result{}, nil // VirtualMachineMetadataReady says why; a spec edit brings it back
 	}
-	spec.ExtraConfig, s.guestIgnored = guest.ExtraConfig, guest.Ignored
 	state, err := r.Provider.EnsureVM(ctx, spec)
 	if errors.Is(err, vsphere.ErrImageNotFound) {
 		s.imageFound = false
@@ -114,10 +112,11 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 }
 
 // deployStarted says whether a deploy may have reached vSphere: everything but waiting on
-// prerequisites means it may have.
+// prerequisites or for an address means it may have.
 func deployStarted(vm *vmopv1.VirtualMachine) bool {
 	c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)
-	return vm.Status.UniqueID != "" || (c != nil && c.Reason != vmopv1.WaitingForPrereqsReason)
+	return vm.Status.UniqueID != "" ||
+		(c != nil && c.Reason != vmopv1.WaitingForPrereqsReason && c.Reason != vmopv1.IPAddressUnavailableReason)
 }
 
 // deleteVM destroys the vSphere VM, then lets the object go.

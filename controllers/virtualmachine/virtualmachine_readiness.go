@@ -13,10 +13,10 @@ import (
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
-// Probe defaults, as Kubernetes' own probes have them.
+// Probe defaults, as the API's defaulting sets them (for objects stored before it did).
 const (
 	defaultProbePeriod  = 10 * time.Second
-	defaultProbeTimeout = time.Second
+	defaultProbeTimeout = 10 * time.Second
 )
 
 // readiness is one probe's verdict.

@@ -30,6 +30,8 @@ type statusInput struct {
 	State *vsphere.VMState
 	// VSphereErr is the vSphere call that failed this pass; NetworkErr names a missing network.
 	VSphereErr, NetworkErr error
+	// AddressErr says why no address could be allocated for a NIC.
+	AddressErr error
 	// Class is the class as it is now (nil when gone); Applied the class as the VM was made.
 	Class   *vmopv1.VirtualMachineClass
 	Applied *vmopv1.AppliedClass
@@ -65,6 +67,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		State:         s.state,
 		VSphereErr:    s.vsphereErr,
 		NetworkErr:    s.networkErr,
+		AddressErr:    s.addressErr,
 		Class:         s.access.Found,
 		Applied:       vm.Status.Class,
 		Image:         vm.Spec.ImageName,
@@ -102,6 +105,9 @@ func computeStatus(in statusInput) vmStatus {
 	switch {
 	case in.VSphereErr != nil:
 		out.Provisioned = ptr(provisionError(in.VSphereErr))
+	case in.AddressErr != nil:
+		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.IPAddressUnavailableReason,
+			vmopv1.ConditionSeverityError, "%v; the VM is made once an address is free (delete a VM on that network, or give it a larger pool)", in.AddressErr))
 	case in.NetworkErr != nil:
 		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.NetworkNotFoundReason,
 			vmopv1.ConditionSeverityError, "%v; the VM is made once it exists in vCenter", in.NetworkErr))

@@ -33,8 +33,17 @@ type Input struct {
 	Data map[string]string
 	// InstanceID and HostName identify the VM to cloud-init.
 	InstanceID, HostName string
-	// Network is the first NIC's static configuration; nil means DHCP.
-	Network *Network
+	// NICs are the VM's network cards in device order; none describes one NIC with DHCP.
+	NICs []NIC
+}
+
+// NIC is one network card as cloud-init's network configuration names it.
+type NIC struct {
+	// MAC is the card's address, which the guest matches it by; empty matches the guest's
+	// first ethernet interface, for a VM whose cards vSphere has not made yet.
+	MAC string
+	// IP is its static configuration; nil means DHCP.
+	IP *Network
 }
 
 // Network is a static IPv4 configuration.
@@ -61,11 +70,15 @@ func ExtraConfig(in Input) (Result, error) {
 	return Result{}, fmt.Errorf("transport %q does not set ExtraConfig", in.Transport)
 }
 
+// ManagedKeysKey is the ExtraConfig key where the product lists the keys it set from guest data;
+// it is never set from guest data itself.
+const ManagedKeysKey = "guestinfo.vmservice.keys"
+
 // extraConfig passes guestinfo keys through and leaves out every other key.
 func extraConfig(data map[string]string) Result {
 	r := Result{ExtraConfig: map[string]string{}}
 	for k, v := range data {
-		if strings.HasPrefix(k, GuestInfoPrefix) && len(k) > len(GuestInfoPrefix) {
+		if strings.HasPrefix(k, GuestInfoPrefix) && len(k) > len(GuestInfoPrefix) && k != ManagedKeysKey {
 			r.ExtraConfig[k] = v
 		} else {
 			r.Ignored = append(r.Ignored, k)
@@ -96,8 +109,7 @@ func cloudInit(in Input) (Result, error) {
 	}
 	sort.Strings(r.Ignored)
 	if userData != "" {
-		r.ExtraConfig["guestinfo.userdata"] = encode(userData)
-		r.ExtraConfig["guestinfo.userdata.encoding"] = "base64"
+		r.ExtraConfig["guestinfo.userdata"], r.ExtraConfig["guestinfo.userdata.encoding"] = encode(userData)
 	}
 	meta, err := metadata(in)
 	if err != nil {
@@ -108,12 +120,19 @@ func cloudInit(in Input) (Result, error) {
 	return r, nil
 }
 
-// encode base64-encodes user data, unless it already is: upstream manifests often carry it so.
-func encode(s string) string {
-	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s)); err == nil && len(b) > 0 && utf8.Valid(b) {
-		return strings.TrimSpace(s)
+// encode base64-encodes user data, unless it already is (upstream manifests often carry it so,
+// sometimes gzipped), and names the encoding for the datasource.
+func encode(s string) (value, encoding string) {
+	trimmed := strings.TrimSpace(s)
+	if b, err := base64.StdEncoding.DecodeString(trimmed); err == nil && len(b) > 0 {
+		switch {
+		case len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b:
+			return trimmed, "gzip+base64"
+		case utf8.Valid(b):
+			return trimmed, "base64"
+		}
 	}
-	return base64.StdEncoding.EncodeToString([]byte(s))
+	return base64.StdEncoding.EncodeToString([]byte(s)), "base64"
 }
 
 func sshKeys(s string) []string {
@@ -127,28 +146,41 @@ func sshKeys(s string) []string {
 }
 
 // metadata is the datasource's instance metadata: identity and a network configuration (netplan
-// version 2) for the first NIC.
+// version 2) with one entry per NIC, matched by MAC address.
 func metadata(in Input) ([]byte, error) {
-	eth := map[string]any{"match": map[string]string{"name": "e*"}, "set-name": "eth0"}
-	if n := in.Network; n != nil {
-		mask, err := netip.ParseAddr(n.Netmask)
-		if err != nil {
-			return nil, fmt.Errorf("netmask %q: %w", n.Netmask, err)
+	nics := in.NICs
+	if len(nics) == 0 {
+		nics = []NIC{{}}
+	}
+	ethernets := map[string]any{}
+	for i, nic := range nics {
+		eth := map[string]any{"set-name": fmt.Sprintf("eth%d", i)}
+		if nic.MAC != "" {
+			eth["match"] = map[string]string{"macaddress": strings.ToLower(nic.MAC)}
+		} else {
+			eth["match"] = map[string]string{"name": "e*"}
 		}
-		eth["addresses"] = []string{fmt.Sprintf("%s/%d", n.Address, prefixLength(mask))}
-		if n.Gateway != "" {
-			eth["gateway4"] = n.Gateway
+		if n := nic.IP; n != nil {
+			mask, err := netip.ParseAddr(n.Netmask)
+			if err != nil {
+				return nil, fmt.Errorf("netmask %q: %w", n.Netmask, err)
+			}
+			eth["addresses"] = []string{fmt.Sprintf("%s/%d", n.Address, prefixLength(mask))}
+			if n.Gateway != "" && i == 0 { // one default route, through the first NIC
+				eth["gateway4"] = n.Gateway
+			}
+			if len(n.DNSServers) > 0 {
+				eth["nameservers"] = map[string][]string{"addresses": n.DNSServers}
+			}
+		} else {
+			eth["dhcp4"] = true
 		}
-		if len(n.DNSServers) > 0 {
-			eth["nameservers"] = map[string][]string{"addresses": n.DNSServers}
-		}
-	} else {
-		eth["dhcp4"] = true
+		ethernets[fmt.Sprintf("eth%d", i)] = eth
 	}
 	return json.Marshal(map[string]any{
 		"instance-id":    in.InstanceID,
 		"local-hostname": in.HostName,
-		"network":        map[string]any{"version": 2, "ethernets": map[string]any{"eth0": eth}},
+		"network":        map[string]any{"version": 2, "ethernets": ethernets},
 	})
 }
 

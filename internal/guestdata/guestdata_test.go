@@ -1,6 +1,8 @@
 package guestdata_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"testing"
@@ -42,8 +44,12 @@ var _ = Describe("ExtraConfig", func() {
 
 	Describe("with CloudInit", func() {
 		in := func(data map[string]string, network *guestdata.Network) guestdata.Input {
-			return guestdata.Input{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport, Data: data,
-				InstanceID: "5d7b3f4c-uid", HostName: "web-1", Network: network}
+			i := guestdata.Input{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport, Data: data,
+				InstanceID: "5d7b3f4c-uid", HostName: "web-1"}
+			if network != nil {
+				i.NICs = []guestdata.NIC{{IP: network}}
+			}
+			return i
 		}
 		metadata := func(r guestdata.Result) map[string]any {
 			GinkgoHelper()
@@ -92,6 +98,48 @@ var _ = Describe("ExtraConfig", func() {
 			Expect(r.ExtraConfig).NotTo(HaveKey("guestinfo.userdata"))
 			Expect(metadata(r)).To(HaveKeyWithValue("instance-id", "5d7b3f4c-uid"))
 		})
+	})
+
+	It("configures every NIC by its MAC address, with one default route", func() {
+		r, err := guestdata.ExtraConfig(guestdata.Input{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport, InstanceID: "id", HostName: "h",
+			NICs: []guestdata.NIC{
+				{MAC: "00:0C:29:00:00:01", IP: &guestdata.Network{Address: "127.0.128.2", Netmask: "255.255.240.0", Gateway: "127.0.128.1"}},
+				{MAC: "00:0c:29:00:00:02", IP: &guestdata.Network{Address: "127.0.144.2", Netmask: "255.255.240.0", Gateway: "127.0.144.1"}},
+				{MAC: "00:0c:29:00:00:03"},
+			}})
+		Expect(err).NotTo(HaveOccurred())
+		var m struct {
+			Network struct {
+				Ethernets map[string]map[string]any `json:"ethernets"`
+			} `json:"network"`
+		}
+		Expect(json.Unmarshal([]byte(decoded(r.ExtraConfig["guestinfo.metadata"])), &m)).To(Succeed())
+		eth := m.Network.Ethernets
+		Expect(eth).To(HaveLen(3))
+		Expect(eth["eth0"]).To(And(HaveKeyWithValue("match", HaveKeyWithValue("macaddress", "00:0c:29:00:00:01")),
+			HaveKeyWithValue("addresses", ConsistOf("127.0.128.2/20")), HaveKeyWithValue("gateway4", "127.0.128.1")))
+		Expect(eth["eth1"]).To(And(HaveKeyWithValue("set-name", "eth1"), HaveKeyWithValue("addresses", ConsistOf("127.0.144.2/20")),
+			Not(HaveKey("gateway4"))))
+		Expect(eth["eth2"]).To(HaveKeyWithValue("dhcp4", true))
+	})
+
+	It("keeps gzipped base64 user data as it is, saying so", func() {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write([]byte("#cloud-config\n"))
+		Expect(zw.Close()).To(Succeed())
+		enc := base64.StdEncoding.EncodeToString(buf.Bytes())
+		r, err := guestdata.ExtraConfig(guestdata.Input{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport, Data: map[string]string{"user-data": enc}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.ExtraConfig).To(HaveKeyWithValue("guestinfo.userdata", enc))
+		Expect(r.ExtraConfig).To(HaveKeyWithValue("guestinfo.userdata.encoding", "gzip+base64"))
+	})
+
+	It("never lets guest data set the key where the product lists what it set", func() {
+		r, err := guestdata.ExtraConfig(guestdata.Input{Data: map[string]string{guestdata.ManagedKeysKey: "guestinfo.x"}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.ExtraConfig).To(BeEmpty())
+		Expect(r.Ignored).To(ConsistOf(guestdata.ManagedKeysKey))
 	})
 
 	It("refuses a transport that does not set ExtraConfig", func() {

@@ -41,6 +41,12 @@ func New(cidr string) (*Pool, error) {
 	}, nil
 }
 
+// Contains says whether addr is an address this pool hands out.
+func (p *Pool) Contains(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	return err == nil && p.usable(a)
+}
+
 // Gateway is the range's first host address, which the VMs use as default gateway.
 func (p *Pool) Gateway() string { return p.gateway.String() }
 

@@ -11,11 +11,13 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/vm-service/vm-service/internal/guestdata"
 )
 
 // managedKeysKey lists, comma-separated, the ExtraConfig keys the product set from guest data, so
 // a key dropped from the data is removed from the VM and keys set by others are left alone.
-const managedKeysKey = "guestinfo.vmservice.keys"
+const managedKeysKey = guestdata.ManagedKeysKey
 
 // syncExtraConfig makes the VM's guest data keys what spec asks for, in one reconfigure, and
 // only when something differs. Values are never logged: guest data may come from a Secret.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -148,6 +149,15 @@ func sameBacking(a, b types.BaseVirtualDeviceBackingInfo) bool {
 	return false
 }
 
+// readNICs reads the VM's cards as nicStates reports them.
+func readNICs(ctx context.Context, c *clients, vm *object.VirtualMachine) ([]NICState, error) {
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), []string{"config.hardware.device", "guest.net"}, &m); err != nil {
+		return nil, fmt.Errorf("read NICs of VM %s: %w", vm.Reference().Value, err)
+	}
+	return nicStates(&m), nil
+}
+
 // nicStates are the VM's cards in device order, with the addresses the guest reports by MAC.
 func nicStates(m *mo.VirtualMachine) []NICState {
 	if m.Config == nil {
@@ -164,7 +174,7 @@ func nicStates(m *mo.VirtualMachine) []NICState {
 		card := d.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
 		s := NICState{MACAddress: card.MacAddress, IPs: byMAC[strings.ToLower(card.MacAddress)]}
 		if c := card.Connectable; c != nil {
-			s.Connected = c.Connected || c.StartConnected
+			s.Connected = c.Connected
 		}
 		out = append(out, s)
 	}

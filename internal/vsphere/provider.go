@@ -44,10 +44,11 @@ type VMSpec struct {
 	// NICs, when not nil, replace the image's NICs when the VM is made, each with its static
 	// address (if any) through guest customization. Nil keeps the image's NICs.
 	NICs []NIC
-	// ExtraConfig, when not nil, are the guest data keys the VM must carry (see
-	// internal/guestdata), applied before its first power on and kept in step afterwards: keys
-	// set before from guest data and missing here are removed. Nil leaves them as they are.
-	ExtraConfig map[string]string
+	// GuestData, when not nil, gives the guest data keys the VM must carry (see
+	// internal/guestdata) from its NICs as vSphere made them (the guest matches its network
+	// configuration by MAC address). They are applied before its first power on and kept in step
+	// afterwards: keys set before from guest data and missing now are removed. Nil leaves them.
+	GuestData func([]NICState) (map[string]string, error)
 	// Disks, when not nil, are the volume disks the VM must have: missing ones are added, smaller
 	// ones grown, and volume disks not listed removed. Nil leaves them as they are.
 	Disks []Disk

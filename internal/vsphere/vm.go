@@ -79,8 +79,16 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			return VMState{}, err
 		}
 	}
-	if spec.ExtraConfig != nil {
-		if err := syncExtraConfig(ctx, c, vm, spec.ExtraConfig); err != nil {
+	if spec.GuestData != nil {
+		nics, err := readNICs(ctx, c, vm)
+		if err != nil {
+			return VMState{}, err
+		}
+		want, err := spec.GuestData(nics)
+		if err != nil {
+			return VMState{}, fmt.Errorf("guest data of VM %s: %w", vm.Reference().Value, err)
+		}
+		if err := syncExtraConfig(ctx, c, vm, want); err != nil {
 			return VMState{}, err
 		}
 	}
@@ -258,7 +266,7 @@ func dnsServers(adapters []types.CustomizationAdapterMapping) []string {
 func customize(ctx context.Context, vm *object.VirtualMachine, name string, adapters []types.CustomizationAdapterMapping) error {
 	cs := types.CustomizationSpec{
 		Identity: &types.CustomizationLinuxPrep{
-			HostName: &types.CustomizationFixedName{Name: hostName(name)},
+			HostName: &types.CustomizationFixedName{Name: HostName(name)},
 			Domain:   "local",
 		},
 		GlobalIPSettings: types.CustomizationGlobalIPSettings{DnsServerList: dnsServers(adapters)},
@@ -278,8 +286,8 @@ func customize(ctx context.Context, vm *object.VirtualMachine, name string, adap
 	return nil
 }
 
-// hostName turns a VirtualMachine name (a DNS subdomain) into a host name label.
-func hostName(name string) string {
+// HostName turns a VirtualMachine name (a DNS subdomain) into the host name label the guest gets.
+func HostName(name string) string {
 	label, _, _ := strings.Cut(name, ".")
 	if len(label) > 63 {
 		label = strings.TrimRight(label[:63], "-")

@@ -69,11 +69,12 @@ func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 // cardTypes are the NIC models a networkInterface may ask for.
 var cardTypes = []string{"vmxnet3", "vmxnet2", "e1000e", "e1000", "pcnet32"}
 
-// networkErrors checks each network interface; they are fixed once the VM exists in vSphere.
+// networkErrors checks each network interface; they are fixed once the deploy has started.
 func networkErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 	path := specPath.Child("networkInterfaces")
-	if old != nil && old.Status.UniqueID != "" {
-		return field.ErrorList{field.Forbidden(path, "cannot change once the VM exists in vSphere; create a new VirtualMachine instead")}
+	if old != nil && (old.Status.UniqueID != "" || len(old.Status.NetworkInterfaces) > 0) {
+		return field.ErrorList{field.Forbidden(path,
+			"cannot change once the deploy has started (addresses are allocated per NIC); create a new VirtualMachine instead")}
 	}
 	var errs field.ErrorList
 	for i, n := range vm.Spec.NetworkInterfaces {
@@ -169,14 +170,6 @@ func probeErrors(p *vmopv1.Probe) field.ErrorList {
 			errs = append(errs, field.Invalid(portPath, port.StrVal, "must be a port number: a VM has no named ports"))
 		} else if port.IntVal < 1 || port.IntVal > 65535 {
 			errs = append(errs, field.Invalid(portPath, port.IntVal, "must be between 1 and 65535"))
-		}
-	}
-	for _, f := range []struct {
-		name string
-		v    int32
-	}{{"timeoutSeconds", p.TimeoutSeconds}, {"periodSeconds", p.PeriodSeconds}} {
-		if f.v < 0 {
-			errs = append(errs, field.Invalid(probePath.Child(f.name), f.v, "must not be negative (0 takes the default)"))
 		}
 	}
 	return errs

@@ -45,6 +45,9 @@ const (
 	// NetworkNotFoundReason (VirtualMachineProvisioned False): a network interface names a network
 	// vCenter does not have; nothing is made until it exists.
 	NetworkNotFoundReason = "NetworkNotFound"
+	// IPAddressUnavailableReason (VirtualMachineProvisioned False): a NIC's network pool has no
+	// free address.
+	IPAddressUnavailableReason = "IPAddressUnavailable"
 	// ProvisioningFailedReason (VirtualMachineProvisioned False): vCenter refused an operation.
 	ProvisioningFailedReason = "ProvisioningFailed"
 

@@ -102,7 +102,9 @@ type VirtualMachineMetadata struct {
 	// +optional
 	ConfigMapName string `json:"configMapName,omitempty"`
 	// SecretName names a Secret in the VM's namespace holding the data; its values never appear
-	// in logs, events or status. Set it or configMapName, not both.
+	// in the product's logs, events or status. They do reach the VM's ExtraConfig, which vCenter
+	// users who may read the VM and processes in the guest can read. Set it or configMapName, not
+	// both.
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 	// Transport is how the data reaches the guest. ExtraConfig (the default): each key starting
@@ -156,10 +158,15 @@ type Probe struct {
 	// GuestHeartbeat reads the VMware Tools heartbeat.
 	// +optional
 	GuestHeartbeat *GuestHeartbeatAction `json:"guestHeartbeat,omitempty"`
-	// TimeoutSeconds after which a TCP probe fails; default 1.
+	// TimeoutSeconds after which a TCP probe fails, 1-60; default 10.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=60
 	// +optional
 	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
-	// PeriodSeconds between probes; default 10.
+	// PeriodSeconds between probes, at least 1; default 10.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
 	// +optional
 	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
 }
@@ -180,6 +187,7 @@ type GuestHeartbeatStatus string
 // GuestHeartbeatAction reads the VMware Tools heartbeat.
 type GuestHeartbeatAction struct {
 	// ThresholdStatus is the worst heartbeat counted as ready: green (the default) or yellow.
+	// +kubebuilder:default=green
 	// +optional
 	ThresholdStatus GuestHeartbeatStatus `json:"thresholdStatus,omitempty"`
 }
@@ -261,8 +269,9 @@ type VirtualMachineSpec struct {
 	StorageClass string `json:"storageClass,omitempty"`
 
 	// NetworkInterfaces replace the image's NICs, one NIC each, in order; without them the VM keeps
-	// its image's NICs on the namespace's network. Each NIC on a network with an address pool gets
-	// a static address from it (status.networkInterfaces). Fixed once the VM exists in vSphere.
+	// its image's NICs as the image attaches them, the first with an address from the default
+	// network's pool. Each NIC on a network with an address pool gets a static address from it
+	// (status.networkInterfaces). Fixed once the deploy has started.
 	// +optional
 	NetworkInterfaces []VirtualMachineNetworkInterface `json:"networkInterfaces,omitempty"`
 

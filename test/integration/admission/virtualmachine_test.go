@@ -145,7 +145,8 @@ var _ = Describe("VirtualMachine admission", func() {
 		Entry("port 0", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(0)}}, "spec.readinessProbe.tcpSocket.port", "between 1 and 65535"),
 		Entry("port 65536", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(65536)}}, "spec.readinessProbe.tcpSocket.port", "between 1 and 65535"),
 		Entry("a named port", vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromString("ssh")}}, "spec.readinessProbe.tcpSocket.port", "a VM has no named ports"),
-		Entry("a negative period", vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}, PeriodSeconds: -1}, "spec.readinessProbe.periodSeconds", "must not be negative"),
+		Entry("a negative period", vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}, PeriodSeconds: -1}, "spec.readinessProbe.periodSeconds", "should be greater than or equal to 1"),
+		Entry("a timeout over a minute", vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}, TimeoutSeconds: 61}, "spec.readinessProbe.timeoutSeconds", "should be less than or equal to 60"),
 	)
 
 	DescribeTable("refuses a malformed volume, naming the field",
