@@ -5,6 +5,7 @@ package classaccess
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,8 @@ type Decision struct {
 	Bound []string
 	// Found is the class as read, so callers need not read it again; nil when ClassNotFound.
 	Found *vmopv1.VirtualMachineClass
+	// ClassDeleting says the class exists but is being deleted, which counts as not found.
+	ClassDeleting bool
 }
 
 // Usable says whether the namespace may use the class.
@@ -62,6 +65,9 @@ func (d Decision) Message() string {
 	}
 	switch d.Verdict {
 	case ClassNotFound:
+		if d.ClassDeleting {
+			return fmt.Sprintf("VirtualMachineClass %q is being deleted (bound in namespace %q: %s); use one of the bound classes", d.Class, d.Namespace, bound)
+		}
 		return fmt.Sprintf("VirtualMachineClass %q does not exist (bound in namespace %q: %s); use one of the bound classes", d.Class, d.Namespace, bound)
 	case NotBound:
 		return fmt.Sprintf("VirtualMachineClass %q is not bound in namespace %q (bound here: %s); use a bound class or ask a platform admin to bind this one", d.Class, d.Namespace, bound)
@@ -85,6 +91,11 @@ func Check(ctx context.Context, rs confirm.Readers, namespace, class string) (De
 // selector on classRef.name, a selectable field of the binding CRD.
 func check(ctx context.Context, r client.Reader, namespace, class string) (Decision, error) {
 	d := Decision{Namespace: namespace, Class: class}
+	if namespace == "" {
+		// An empty namespace would list the bindings of every namespace: no namespace, no class.
+		d.Verdict = NotBound
+		return d, nil
+	}
 	found := &vmopv1.VirtualMachineClass{}
 	err := r.Get(ctx, client.ObjectKey{Name: class}, found)
 	switch {
@@ -92,13 +103,15 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 		d.Verdict = ClassNotFound
 	case err != nil:
 		return d, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
+	case !found.DeletionTimestamp.IsZero():
+		d.Verdict, d.ClassDeleting = ClassNotFound, true
 	default:
 		d.Found = found
 		bindings := &vmopv1.VirtualMachineClassBindingList{}
 		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}, client.UnsafeDisableDeepCopy); err != nil {
 			return d, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)
 		}
-		if len(bindings.Items) > 0 {
+		if slices.ContainsFunc(bindings.Items, live) {
 			return d, nil
 		}
 		d.Verdict = NotBound
@@ -119,7 +132,7 @@ func BoundClasses(ctx context.Context, r client.Reader, namespace string) ([]str
 	seen := map[string]bool{}
 	var names []string
 	for _, b := range bindings.Items {
-		if n := b.ClassRef.Name; !seen[n] {
+		if n := b.ClassRef.Name; live(b) && !seen[n] {
 			seen[n] = true
 			names = append(names, n)
 		}
@@ -127,6 +140,9 @@ func BoundClasses(ctx context.Context, r client.Reader, namespace string) ([]str
 	sort.Strings(names)
 	return names, nil
 }
+
+// live says whether a binding counts: one being deleted no longer does.
+func live(b vmopv1.VirtualMachineClassBinding) bool { return b.DeletionTimestamp.IsZero() }
 
 // FieldError states a refused decision as a field error at path, for admission responses.
 func (d Decision) FieldError(path *field.Path) *field.Error {

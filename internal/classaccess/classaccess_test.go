@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -83,6 +84,45 @@ var _ = Describe("Check", func() {
 		})
 		_, err := classaccess.Check(ctx, cacheOnly(broken), "cormac-new-ns", "guaranteed-large")
 		Expect(err).To(MatchError(ContainSubstring(`list bindings of class "guaranteed-large" in namespace "cormac-new-ns": cache not synced`)))
+	})
+
+	Describe("objects on their way out", func() {
+		deleting := func(obj client.Object) client.Object {
+			now := metav1.Now()
+			obj.SetDeletionTimestamp(&now)
+			obj.SetFinalizers([]string{"test.vmoperator.vmware.com/hold"})
+			return obj
+		}
+
+		It("does not count a binding being deleted", func() {
+			c := fakeclient.New(append(world, deleting(objects.Binding("leaving", "guaranteed-large", "guaranteed-large")))...)
+			d, err := classaccess.Check(ctx, cacheOnly(c), "leaving", "guaranteed-large")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Verdict).To(Equal(classaccess.NotBound))
+			Expect(d.Bound).To(BeEmpty(), "nor lists it as bound")
+		})
+
+		It("does not let a class being deleted be used, and says so", func() {
+			c := fakeclient.New(deleting(objects.GuaranteedClass("doomed", 2, "4Gi")), objects.Binding("ns", "doomed", "doomed"))
+			d, err := classaccess.Check(ctx, cacheOnly(c), "ns", "doomed")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Verdict).To(Equal(classaccess.ClassNotFound))
+			Expect(d.Message()).To(HavePrefix(`VirtualMachineClass "doomed" is being deleted`))
+		})
+
+		It("refuses an empty namespace without listing every namespace's bindings", func() {
+			listed := false
+			c := interceptor.NewClient(fakeclient.New(world...), interceptor.Funcs{
+				List: func(ctx context.Context, cl client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+					listed = true
+					return cl.List(ctx, list, opts...)
+				},
+			})
+			d, err := classaccess.Check(ctx, cacheOnly(c), "", "guaranteed-large")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.Usable()).To(BeFalse())
+			Expect(listed).To(BeFalse())
+		})
 	})
 
 	Describe("with a cache a moment behind the apiserver", func() {

@@ -27,6 +27,10 @@ const (
 	VirtualMachineGuestData = "spec.vmMetadata.source"
 	// ClusterClassNames indexes TanzuKubernetesClusters by every class their topology uses.
 	ClusterClassNames = "spec.topology.classes"
+	// ClusterControlPlaneClass and ClusterWorkersClass are selectable fields of the cluster CRD,
+	// for reading a class's clusters from the apiserver, where one selector names one field.
+	ClusterControlPlaneClass = "spec.topology.controlPlane.class"
+	ClusterWorkersClass      = "spec.topology.workers.class"
 	// ClusterReleaseMinor indexes TanzuKubernetesClusters by the Kubernetes minor of their
 	// release (spec.distribution.fullVersion), such as v1.20, as ReleaseMinor spells it: a
 	// release event concerns only the clusters of its minor and those still unresolved.

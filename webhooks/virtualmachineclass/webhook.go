@@ -1,5 +1,5 @@
 // Package virtualmachineclass admits VirtualMachineClasses: sane hardware and reservations, and no
-// deletion while a VirtualMachine still uses the class.
+// deletion while a VirtualMachine uses the class or a TanzuKubernetesCluster names it.
 package virtualmachineclass
 
 import (
@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
@@ -54,30 +55,71 @@ func (v *Validator) ValidateUpdate(_ context.Context, _, c *vmopv1.VirtualMachin
 	return nil, invalid(c)
 }
 
-// ValidateDelete refuses while any VirtualMachine uses the class, naming some of them.
+// ValidateDelete refuses while any VirtualMachine uses the class, or any TanzuKubernetesCluster
+// names it (even one whose pool has no machine now: it would make some when it scales out),
+// naming some of each.
 func (v *Validator) ValidateDelete(ctx context.Context, c *vmopv1.VirtualMachineClass) (admission.Warnings, error) {
-	reader := v.Readers.Live
-	if reader == nil {
-		reader = v.Readers.Cache
-	}
-	vms := &vmopv1.VirtualMachineList{}
-	// spec.className is a selectable field of the VirtualMachine CRD, so the apiserver filters.
-	if err := reader.List(ctx, vms, client.MatchingFields{index.VirtualMachineClassName: c.Name}); err != nil {
+	vms, clusters, err := v.users(ctx, c.Name)
+	if err != nil {
 		return nil, enforcement.Unavailable(fmt.Sprintf("list the users of VirtualMachineClass %q", c.Name), err)
 	}
-	if len(vms.Items) == 0 {
+	var users []string
+	if len(vms) > 0 {
+		users = append(users, fmt.Sprintf("%d VirtualMachine(s) use it: %s", len(vms), named(vms)))
+	}
+	if len(clusters) > 0 {
+		users = append(users, fmt.Sprintf("%d TanzuKubernetesCluster(s) name it: %s", len(clusters), named(clusters)))
+	}
+	if len(users) == 0 {
 		return nil, nil
 	}
-	var names []string
-	for _, vm := range vms.Items[:min(usersNamed, len(vms.Items))] {
-		names = append(names, vm.Namespace+"/"+vm.Name)
-	}
-	users := strings.Join(names, ", ")
-	if more := len(vms.Items) - usersNamed; more > 0 {
-		users += fmt.Sprintf(" and %d more", more)
-	}
 	return nil, apierrors.NewForbidden(vmopv1.GroupVersion.WithResource("virtualmachineclasses").GroupResource(), c.Name,
-		fmt.Errorf("%d VirtualMachine(s) use it: %s; delete them or move them to another class first", len(vms.Items), users))
+		fmt.Errorf("%s; delete them or move them to another class first", strings.Join(users, "; ")))
+}
+
+// users are the VMs and clusters (namespace/name) of the class. They are read from the apiserver:
+// deletes are rare, and one made a moment ago must count. spec.className and the clusters' pool
+// classes are selectable fields of their CRDs, so the apiserver filters.
+func (v *Validator) users(ctx context.Context, class string) (vms, clusters []string, err error) {
+	live := v.Readers.Live != nil
+	reader := v.Readers.Live
+	if !live {
+		reader = v.Readers.Cache
+	}
+	vmList := &vmopv1.VirtualMachineList{}
+	if err := reader.List(ctx, vmList, client.MatchingFields{index.VirtualMachineClassName: class}); err != nil {
+		return nil, nil, err
+	}
+	for _, vm := range vmList.Items {
+		vms = append(vms, vm.Namespace+"/"+vm.Name)
+	}
+	fields := []string{index.ClusterControlPlaneClass, index.ClusterWorkersClass}
+	if !live {
+		fields = []string{index.ClusterClassNames} // the cache's index covers both pools
+	}
+	seen := map[string]bool{}
+	for _, f := range fields {
+		list := &runv1.TanzuKubernetesClusterList{}
+		if err := reader.List(ctx, list, client.MatchingFields{f: class}); err != nil {
+			return nil, nil, err
+		}
+		for _, tkc := range list.Items {
+			if name := tkc.Namespace + "/" + tkc.Name; !seen[name] {
+				seen[name] = true
+				clusters = append(clusters, name)
+			}
+		}
+	}
+	return vms, clusters, nil
+}
+
+// named lists up to usersNamed names, and how many more there are.
+func named(names []string) string {
+	out := strings.Join(names[:min(usersNamed, len(names))], ", ")
+	if more := len(names) - usersNamed; more > 0 {
+		out += fmt.Sprintf(" and %d more", more)
+	}
+	return out
 }
 
 var hardwarePath, resourcesPath = field.NewPath("spec", "hardware"), field.NewPath("spec", "policies", "resources")

@@ -201,6 +201,8 @@ type TanzuKubernetesClusterStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Namespaced,shortName=tkc
 // +kubebuilder:subresource:status
+// +kubebuilder:selectablefield:JSONPath=".spec.topology.controlPlane.class"
+// +kubebuilder:selectablefield:JSONPath=".spec.topology.workers.class"
 // +kubebuilder:printcolumn:name="Control Plane",type="integer",JSONPath=".spec.topology.controlPlane.count"
 // +kubebuilder:printcolumn:name="Worker",type="integer",JSONPath=".spec.topology.workers.count"
 // +kubebuilder:printcolumn:name="Distribution",type="string",JSONPath=".spec.distribution.fullVersion"

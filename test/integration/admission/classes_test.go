@@ -72,15 +72,32 @@ var _ = Describe("VirtualMachineClass admission", func() {
 		for i := range 7 {
 			created(admin, objects.VM(ns, fmt.Sprintf("vm-%d", i), class, "ubuntu"))
 		}
-		Eventually(func() error {
-			return admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi"))
-		}).Should(MatchError(And(
+		// At once: the guard reads the apiserver, so VMs created a moment ago count.
+		Expect(admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi"))).To(MatchError(And(
 			ContainSubstring("7 VirtualMachine(s) use it"),
 			ContainSubstring(ns+"/vm-"),
 			ContainSubstring("and 2 more"),
 		)))
 
 		Expect(admin.DeleteAllOf(ctx, &vmopv1.VirtualMachine{}, client.InNamespace(ns))).To(Succeed())
-		Eventually(func() error { return admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi")) }).Should(Succeed())
+		Expect(admin.Delete(ctx, objects.BestEffortClass(class, 1, "1Gi"))).To(Succeed())
+	})
+
+	It("refuses to delete a class a cluster names, even for a pool with no machine now", func() {
+		ns := newNamespace()
+		cp, workers := "cp-"+ns, "workers-"+ns
+		bind(ns, cp, workers)
+		tkc := objects.Cluster(ns, "idle-workers", cp, workers)
+		tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 0
+		created(admin, tkc)
+
+		err := admin.Delete(ctx, objects.BestEffortClass(workers, 1, "1Gi"))
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("1 TanzuKubernetesCluster(s) name it: %s/idle-workers", ns))
+		Expect(err.Error()).NotTo(ContainSubstring("VirtualMachine(s) use it"))
+
+		Expect(admin.Delete(ctx, tkc)).To(Succeed())
+		Eventually(func() error { return admin.Delete(ctx, objects.BestEffortClass(workers, 1, "1Gi")) }).
+			Should(Succeed(), "once the cluster is gone (its finalizer lets go after its VMs)")
 	})
 })
