@@ -55,7 +55,7 @@ var _ = Describe("Round trips", func() {
 		in.Spec.Ports = []vmopv1.VirtualMachinePort{{Port: 22, Ip: "0.0.0.0", Name: "ssh", Protocol: corev1.ProtocolTCP}}
 		in.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{ConfigMapName: "user-data", Transport: "OvfEnv"}
 		in.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkType: "vsphere-distributed", NetworkName: "primary"}}
-		in.Spec.ReadinessProbe = &vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(22)}, PeriodSeconds: 10}
+		in.Spec.ReadinessProbe = &vmopv1.Probe{TCPSocket: &vmopv1.TCPSocketAction{Port: intstr.FromInt32(22)}, PeriodSeconds: 10, TimeoutSeconds: 3}
 		in.Status = vmopv1.VirtualMachineStatus{
 			Phase: vmopv1.Created, PowerState: vmopv1.VirtualMachinePoweredOn, Host: "esx-1", VmIp: "192.168.128.10",
 			UniqueID: "vm-42", BiosUUID: "b", InstanceUUID: "i", ObservedGeneration: 1,
@@ -73,6 +73,14 @@ var _ = Describe("Round trips", func() {
 		gotCloud := &vmopv1.VirtualMachine{}
 		roundTrip(k8s, cloud.DeepCopy(), gotCloud, false)
 		Expect(gotCloud.Spec.VmMetadata).To(Equal(cloud.Spec.VmMetadata))
+
+		By("defaulting a probe as upstream does")
+		probed := objects.VM(ns, "roundtrip-probe", "guaranteed-small", "ubuntu")
+		probed.Spec.ReadinessProbe = &vmopv1.Probe{GuestHeartbeat: &vmopv1.GuestHeartbeatAction{}}
+		gotProbe := &vmopv1.VirtualMachine{}
+		roundTrip(k8s, probed, gotProbe, false)
+		Expect(*gotProbe.Spec.ReadinessProbe).To(Equal(vmopv1.Probe{
+			GuestHeartbeat: &vmopv1.GuestHeartbeatAction{ThresholdStatus: "green"}, TimeoutSeconds: 10, PeriodSeconds: 10}))
 
 		b := objects.Binding(ns, "not-the-class-name", "guaranteed-small")
 		gotB := &vmopv1.VirtualMachineClassBinding{}
@@ -130,7 +138,7 @@ var _ = Describe("Round trips", func() {
 					StorageClass:      "gold",
 					NetworkInterfaces: []upstreamv1.VirtualMachineNetworkInterface{{NetworkType: "nsx-t", NetworkName: "n", EthernetCardType: "vmxnet3", ProviderRef: &upstreamv1.NetworkInterfaceProviderReference{APIGroup: "g", Kind: "K", Name: "p"}}},
 					Volumes:           []upstreamv1.VirtualMachineVolume{{Name: "data", PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "claim"}}},
-					ReadinessProbe:    &upstreamv1.Probe{GuestHeartbeat: &upstreamv1.GuestHeartbeatAction{ThresholdStatus: upstreamv1.GreenHeartbeatStatus}, TimeoutSeconds: 5},
+					ReadinessProbe:    &upstreamv1.Probe{GuestHeartbeat: &upstreamv1.GuestHeartbeatAction{ThresholdStatus: upstreamv1.GreenHeartbeatStatus}, TimeoutSeconds: 5, PeriodSeconds: 7},
 					AdvancedOptions:   &upstreamv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true), DefaultVolumeProvisioningOptions: &upstreamv1.VirtualMachineVolumeProvisioningOptions{ThinProvisioned: ptr.To(true)}},
 				},
 				Status: upstreamv1.VirtualMachineStatus{
