@@ -28,7 +28,7 @@ func (r *Reconciler) resolveRelease(ctx context.Context, s *scope) (ctrl.Result,
 	dist := s.cluster.Spec.Distribution
 	// A release the cache does not have yet is looked for on the apiserver before the cluster
 	// reports it missing.
-	releases, err := confirm.Refusal(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, func(rd client.Reader) ([]runv1.TanzuKubernetesRelease, bool, error) {
+	releases, err := confirm.Refusal(ctx, r.readers(), func(rd client.Reader) ([]runv1.TanzuKubernetesRelease, bool, error) {
 		list := &runv1.TanzuKubernetesReleaseList{}
 		if err := rd.List(ctx, list); err != nil {
 			return nil, false, fmt.Errorf("list TanzuKubernetesReleases: %w", err)
@@ -132,7 +132,7 @@ func (r *Reconciler) createMachines(ctx context.Context, s *scope) (ctrl.Result,
 		settings := poolSettings(tkc, m.Pool)
 		d, ok := decisions[m.Pool]
 		if !ok {
-			dec, err := classaccess.Check(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, tkc.Namespace, settings.Class)
+			dec, err := classaccess.Check(ctx, r.readers(), tkc.Namespace, settings.Class)
 			if err != nil {
 				return ctrl.Result{}, fmt.Errorf("check class %q for pool %s: %w", settings.Class, m.Pool, err)
 			}
@@ -267,3 +267,6 @@ func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result,
 	// Owned VMs' delete events re-queue the cluster; the poll covers an event missed.
 	return ctrl.Result{RequeueAfter: deletePollInterval}, errors.Join(errs...)
 }
+
+// readers are the cache, and the apiserver that confirms what the cache says is missing.
+func (r *Reconciler) readers() confirm.Readers { return confirm.Readers{Cache: r.Client, Live: r.Live} }

@@ -12,17 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
 )
-
-// metadataReady returns the VM's VirtualMachineMetadataReady condition, or an empty one.
-func metadataReady(vm *vmopv1.VirtualMachine) vmopv1.Condition {
-	if c := conditions.Get(get(vm).Status.Conditions, vmopv1.VirtualMachineMetadataReadyCondition); c != nil {
-		return *c
-	}
-	return vmopv1.Condition{}
-}
 
 func decoded(s string) string {
 	GinkgoHelper()

@@ -11,18 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/testenv"
 )
-
-// ready returns the VM's Ready condition, or an empty one.
-func ready(vm *vmopv1.VirtualMachine) vmopv1.Condition {
-	if c := conditions.Get(get(vm).Status.Conditions, vmopv1.ReadyCondition); c != nil {
-		return *c
-	}
-	return vmopv1.Condition{}
-}
 
 var _ = Describe("Readiness", func() {
 	var ns, class string

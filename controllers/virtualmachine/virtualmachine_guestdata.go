@@ -106,7 +106,7 @@ func guestExtraConfig(vm *vmopv1.VirtualMachine, gd *guestData, nics []guestdata
 // whether the VM may be deployed: a new VM with guest data that cannot be applied is not; an
 // existing one keeps the guest data it has.
 func setGuestData(s *scope, spec *vsphere.VMSpec) bool {
-	vm, ips := s.vm, staticIPs(spec)
+	vm, ips := s.vm, spec.StaticIPs()
 	checked, err := guestExtraConfig(vm, s.guestData, guestNICs(nil, ips))
 	s.guestIgnored, s.guestErr = checked.Ignored, err
 	if err != nil || checked.ExtraConfig == nil {
@@ -118,18 +118,6 @@ func setGuestData(s *scope, spec *vsphere.VMSpec) bool {
 		return r.ExtraConfig, err
 	}
 	return true
-}
-
-// staticIPs are the static addresses of the spec's NICs, in order (nil for DHCP).
-func staticIPs(spec *vsphere.VMSpec) []*vsphere.StaticIP {
-	if spec.NICs == nil {
-		return []*vsphere.StaticIP{spec.Network}
-	}
-	ips := make([]*vsphere.StaticIP, len(spec.NICs))
-	for i, n := range spec.NICs {
-		ips[i] = n.IP
-	}
-	return ips
 }
 
 // guestNICs are the NICs as cloud-init configures them: vSphere's cards (once made) with the

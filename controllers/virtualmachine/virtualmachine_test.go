@@ -41,13 +41,24 @@ func get(vm *vmopv1.VirtualMachine) *vmopv1.VirtualMachine {
 	return out
 }
 
-// prereq returns the VM's VirtualMachinePrereqReady condition, or an empty one.
-func prereq(vm *vmopv1.VirtualMachine) vmopv1.Condition {
-	if c := conditions.Get(get(vm).Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition); c != nil {
+// condition returns the VM's condition of type t as it is now, or an empty one.
+func condition(vm *vmopv1.VirtualMachine, t vmopv1.ConditionType) vmopv1.Condition {
+	if c := conditions.Get(get(vm).Status.Conditions, t); c != nil {
 		return *c
 	}
 	return vmopv1.Condition{}
 }
+
+// prereq, metadataReady and ready return the VM's conditions of those types.
+func prereq(vm *vmopv1.VirtualMachine) vmopv1.Condition {
+	return condition(vm, vmopv1.VirtualMachinePrereqReadyCondition)
+}
+
+func metadataReady(vm *vmopv1.VirtualMachine) vmopv1.Condition {
+	return condition(vm, vmopv1.VirtualMachineMetadataReadyCondition)
+}
+
+func ready(vm *vmopv1.VirtualMachine) vmopv1.Condition { return condition(vm, vmopv1.ReadyCondition) }
 
 // poweredOn waits until the VM reports poweredOn with an address.
 func poweredOn(vm *vmopv1.VirtualMachine) *vmopv1.VirtualMachine {

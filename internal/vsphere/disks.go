@@ -35,8 +35,8 @@ const diskFilePrefix = "vmservice-"
 // syncDisks makes the VM's volume disks what want says, in one reconfigure: it adds missing
 // disks (and a paravirtual SCSI controller when the VM has none), grows smaller ones and removes
 // those no volume names any more. It returns the volume disks as they then are, by name.
-func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, want []Disk) ([]DiskState, error) {
-	devices, dir, err := readDevices(ctx, c, vm)
+func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, m *mo.VirtualMachine, want []Disk) ([]DiskState, error) {
+	devices, dir, err := devicesOf(m)
 	if err != nil {
 		return nil, err
 	}
@@ -73,15 +73,16 @@ func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, want 
 		}
 	}
 	if len(changes) > 0 {
-		task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: changes})
-		if err == nil {
-			err = task.Wait(ctx)
-		}
-		if err != nil {
+		if err := reconfigure(ctx, vm, types.VirtualMachineConfigSpec{DeviceChange: changes}); err != nil {
 			return nil, fmt.Errorf("change disks of VM %s: %w", vm.Reference().Value, err)
 		}
 		log.FromContext(ctx).Info("changed volume disks", "vm", vm.Reference().Value, "changes", len(changes))
-		if devices, _, err = readDevices(ctx, c, vm); err != nil {
+		// Read again: vCenter assigns the new disks' UUIDs.
+		var after mo.VirtualMachine
+		if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), []string{"config.hardware.device"}, &after); err != nil {
+			return nil, fmt.Errorf("read devices of VM %s: %w", vm.Reference().Value, err)
+		}
+		if devices, _, err = devicesOf(&after); err != nil {
 			return nil, err
 		}
 		have = volumeDisks(devices)
@@ -98,15 +99,11 @@ func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, want 
 	return states, nil
 }
 
-// readDevices reads the VM's devices and the datastore directory its files live in, such as
-// "[LocalDS_0] web".
-func readDevices(ctx context.Context, c *clients, vm *object.VirtualMachine) (object.VirtualDeviceList, string, error) {
-	var m mo.VirtualMachine
-	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), []string{"config.hardware.device", "config.files.vmPathName"}, &m); err != nil {
-		return nil, "", fmt.Errorf("read devices of VM %s: %w", vm.Reference().Value, err)
-	}
+// devicesOf is the VM's devices and the datastore directory its files live in, such as
+// "[LocalDS_0] web" (empty when config.files was not read).
+func devicesOf(m *mo.VirtualMachine) (object.VirtualDeviceList, string, error) {
 	if m.Config == nil {
-		return nil, "", fmt.Errorf("read devices of VM %s: no configuration", vm.Reference().Value)
+		return nil, "", fmt.Errorf("VM %s has no configuration", m.Self.Value)
 	}
 	vmx := m.Config.Files.VmPathName
 	dir := vmx[:strings.LastIndex(vmx, "/")+1]

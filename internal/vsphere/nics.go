@@ -9,7 +9,6 @@ import (
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -74,11 +73,7 @@ func replaceNICs(ctx context.Context, vm *object.VirtualMachine, nics []NIC, bac
 		card.GetVirtualDevice().Key = int32(-100 - i)
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: card})
 	}
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: changes})
-	if err == nil {
-		err = task.Wait(ctx)
-	}
-	if err != nil {
+	if err := reconfigure(ctx, vm, types.VirtualMachineConfigSpec{DeviceChange: changes}); err != nil {
 		return fmt.Errorf("set NICs of VM %s: %w", vm.Reference().Value, err)
 	}
 	log.FromContext(ctx).Info("set VM NICs", "vm", vm.Reference().Value, "nics", len(nics))
@@ -147,15 +142,6 @@ func sameBacking(a, b types.BaseVirtualDeviceBackingInfo) bool {
 		return ok && x.Port.PortgroupKey == y.Port.PortgroupKey
 	}
 	return false
-}
-
-// readNICs reads the VM's cards as nicStates reports them.
-func readNICs(ctx context.Context, c *clients, vm *object.VirtualMachine) ([]NICState, error) {
-	var m mo.VirtualMachine
-	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), []string{"config.hardware.device", "guest.net"}, &m); err != nil {
-		return nil, fmt.Errorf("read NICs of VM %s: %w", vm.Reference().Value, err)
-	}
-	return nicStates(&m), nil
 }
 
 // nicStates are the VM's cards in device order, with the addresses the guest reports by MAC.

@@ -54,6 +54,19 @@ type VMSpec struct {
 	Disks []Disk
 }
 
+// StaticIPs are the static addresses of the VM's NICs in order, nil for DHCP: NICs' when set, or
+// Network for the image's first NIC.
+func (s VMSpec) StaticIPs() []*StaticIP {
+	if s.NICs == nil {
+		return []*StaticIP{s.Network}
+	}
+	ips := make([]*StaticIP, len(s.NICs))
+	for i, n := range s.NICs {
+		ips[i] = n.IP
+	}
+	return ips
+}
+
 // StaticIP is a fixed IPv4 configuration for the VM's first NIC.
 type StaticIP struct {
 	// Address is the VM's IP address, such as 192.168.10.5.

@@ -79,23 +79,26 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			return VMState{}, err
 		}
 	}
-	if spec.GuestData != nil {
-		nics, err := readNICs(ctx, c, vm)
-		if err != nil {
-			return VMState{}, err
-		}
-		want, err := spec.GuestData(nics)
-		if err != nil {
-			return VMState{}, fmt.Errorf("guest data of VM %s: %w", vm.Reference().Value, err)
-		}
-		if err := syncExtraConfig(ctx, c, vm, want); err != nil {
-			return VMState{}, err
-		}
-	}
 	var disks []DiskState
-	if spec.Disks != nil {
-		if disks, err = syncDisks(ctx, c, vm, spec.Disks); err != nil {
-			return VMState{}, err
+	if spec.GuestData != nil || spec.Disks != nil {
+		// One read serves both: the NICs and ExtraConfig for guest data, the devices for disks.
+		var m mo.VirtualMachine
+		if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), configProperties, &m); err != nil {
+			return VMState{}, fmt.Errorf("read configuration of VM %s: %w", vm.Reference().Value, err)
+		}
+		if spec.GuestData != nil {
+			want, err := spec.GuestData(nicStates(&m))
+			if err != nil {
+				return VMState{}, fmt.Errorf("guest data of VM %s: %w", vm.Reference().Value, err)
+			}
+			if err := syncExtraConfig(ctx, vm, extraConfigOf(&m), want); err != nil {
+				return VMState{}, err
+			}
+		}
+		if spec.Disks != nil {
+			if disks, err = syncDisks(ctx, c, vm, &m, spec.Disks); err != nil {
+				return VMState{}, err
+			}
 		}
 	}
 	if err := setPower(ctx, vm, spec.PowerState); err != nil {
@@ -204,11 +207,7 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 		CpuAllocation:    allocation(cpuReservation, cpuLimit),
 		MemoryAllocation: allocation(s.MemoryRequestMiB, s.MemoryLimitMiB),
 	}
-	task, err := vm.Reconfigure(ctx, config)
-	if err == nil {
-		err = task.Wait(ctx)
-	}
-	if err != nil {
+	if err := reconfigure(ctx, vm, config); err != nil {
 		return fmt.Errorf("size VM %s (%d CPUs, %d MiB, reserve %d MHz and %d MiB): %w",
 			vm.Reference().Value, s.CPUs, s.MemoryMiB, cpuReservation, s.MemoryRequestMiB, err)
 	}
@@ -217,19 +216,24 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 	return nil
 }
 
+// configProperties are what ensureVM reads of an existing VM before it syncs guest data and disks.
+var configProperties = []string{"config.hardware.device", "config.files.vmPathName", "config.extraConfig", "guest.net"}
+
+// reconfigure applies config to the VM and waits for vCenter to finish.
+func reconfigure(ctx context.Context, vm *object.VirtualMachine, config types.VirtualMachineConfigSpec) error {
+	task, err := vm.Reconfigure(ctx, config)
+	if err != nil {
+		return err
+	}
+	return task.Wait(ctx)
+}
+
 // customizedAdapters are the NIC settings guest customization applies, one per NIC in device
 // order; none when no NIC has a static address.
 func customizedAdapters(spec VMSpec) []types.CustomizationAdapterMapping {
-	ips := []*StaticIP{spec.Network}
-	if spec.NICs != nil {
-		ips = ips[:0]
-		for _, n := range spec.NICs {
-			ips = append(ips, n.IP)
-		}
-	}
 	var out []types.CustomizationAdapterMapping
 	static := false
-	for _, ip := range ips {
+	for _, ip := range spec.StaticIPs() {
 		if ip == nil {
 			out = append(out, types.CustomizationAdapterMapping{Adapter: types.CustomizationIPSettings{Ip: &types.CustomizationDhcpIpGenerator{}}})
 			continue
