@@ -48,11 +48,7 @@ func (r *Reconciler) readGuestData(ctx context.Context, s *scope) (ctrl.Result, 
 		key.Name, obj = md.ConfigMapName, &corev1.ConfigMap{}
 		gd.source = fmt.Sprintf("ConfigMap %q", md.ConfigMapName)
 	}
-	reader := r.Live
-	if reader == nil {
-		reader = r.Client
-	}
-	err := reader.Get(ctx, key, obj)
+	err := r.readers().Fresh().Get(ctx, key, obj)
 	switch {
 	case apierrors.IsNotFound(err):
 		gd.missing = true

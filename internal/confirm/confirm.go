@@ -20,6 +20,14 @@ type Readers struct {
 	Live client.Reader
 }
 
+// Fresh is the reader that is never behind: the apiserver, or the cache when there is no other.
+func (rs Readers) Fresh() client.Reader {
+	if rs.Live != nil {
+		return rs.Live
+	}
+	return rs.Cache
+}
+
 // Refusal runs decide on the cache and, when it refuses, once more on the apiserver, whose answer
 // stands: a refusal never comes from a cache that has not yet seen an object just created.
 func Refusal[T any](ctx context.Context, rs Readers, decide func(client.Reader) (T, bool, error)) (T, error) {

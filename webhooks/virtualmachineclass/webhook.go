@@ -81,11 +81,7 @@ func (v *Validator) ValidateDelete(ctx context.Context, c *vmopv1.VirtualMachine
 // deletes are rare, and one made a moment ago must count. spec.className and the clusters' pool
 // classes are selectable fields of their CRDs, so the apiserver filters.
 func (v *Validator) users(ctx context.Context, class string) (vms, clusters []string, err error) {
-	live := v.Readers.Live != nil
-	reader := v.Readers.Live
-	if !live {
-		reader = v.Readers.Cache
-	}
+	live, reader := v.Readers.Live != nil, v.Readers.Fresh()
 	vmList := &vmopv1.VirtualMachineList{}
 	if err := reader.List(ctx, vmList, client.MatchingFields{index.VirtualMachineClassName: class}); err != nil {
 		return nil, nil, err
