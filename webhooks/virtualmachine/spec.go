@@ -182,6 +182,10 @@ var unsupported = []struct {
 	set  func(*vmopv1.VirtualMachineSpec) bool
 	why  string
 }{
+	{"ports",
+		func(s *vmopv1.VirtualMachineSpec) any { return s.Ports },
+		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.Ports) > 0 },
+		"not acted on (upstream deprecated it too): expose the VM's ports with a Service; remove ports"},
 	{"resourcePolicyName",
 		func(s *vmopv1.VirtualMachineSpec) any { return s.ResourcePolicyName },
 		func(s *vmopv1.VirtualMachineSpec) bool { return s.ResourcePolicyName != "" },

@@ -253,8 +253,8 @@ type VirtualMachineSpec struct {
 	// +required
 	PowerState VirtualMachinePowerState `json:"powerState"`
 
-	// Ports the VM exposes. Kept for compatibility with existing manifests; like upstream
-	// v1alpha1, this release does not act on them (a VirtualMachineService will expose VMs).
+	// Ports the VM exposes. Refused: upstream v1alpha1 deprecated the field and acted on it no
+	// more than this release does; objects stored with it keep it.
 	// +optional
 	Ports []VirtualMachinePort `json:"ports,omitempty"`
 
