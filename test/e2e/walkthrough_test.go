@@ -120,7 +120,7 @@ var _ = Describe("The walkthrough in Deny mode (the default)", Ordered, func() {
 	It("step 6: admits it once the admin assigns both classes, and it runs", func() {
 		w.govc("govc namespace.update " + vmclassFlags("guaranteed-large", "guaranteed-medium", "best-effort-medium") + " cormac-new-ns")
 		Eventually(func() error { _, err := w.sh.Kubectl(ctx, "apply", "-f", manifest); return err }).Should(Succeed())
-		Eventually(func() string { return tkcPhase(w) }).Should(Equal("running"))
+		Eventually(func() string { return tkcPhase(w) }).Should(Equal("running"), w.machines)
 	})
 })
 
@@ -140,7 +140,7 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 		Expect(out).To(ContainSubstring(`Warning: spec.topology.workers.class: Invalid value: "best-effort-medium"`))
 		Expect(out).To(ContainSubstring("tanzukubernetescluster.run.tanzu.vmware.com/tkg-cluster-1-20-2 created"))
 
-		Eventually(func() string { return tkcPhase(w) }).Should(Equal("failed"))
+		Eventually(func() string { return tkcPhase(w) }).Should(Equal("failed"), w.machines)
 		lines := strings.Split(strings.TrimSpace(w.kubectl("get", "TanzuKubernetesCluster")), "\n")
 		Expect(cli.Columns(lines[0])).To(Equal([]string{"NAME", "CONTROL PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR COMPATIBLE", "UPDATES AVAILABLE"}))
 		row := cli.Columns(lines[1])
@@ -175,7 +175,7 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 		began := time.Now()
 		w.govc("govc namespace.update " + vmclassFlags("guaranteed-large", "guaranteed-medium", "best-effort-medium") + " cormac-new-ns")
 		Eventually(func() [][]string { return cli.Table(w.kubectl("get", "virtualmachineclassbindings")) }).Should(HaveLen(4))
-		Eventually(func() string { return tkcPhase(w) }).Should(Equal("running"))
+		Eventually(func() string { return tkcPhase(w) }).Should(Equal("running"), w.machines)
 		AddReportEntry("binding to running", time.Since(began).Round(10*time.Millisecond).String())
 		GinkgoWriter.Printf("from assigning the classes in vCenter to running: %s\n", time.Since(began).Round(10*time.Millisecond))
 
@@ -199,4 +199,16 @@ func tkcPhase(w *walkthrough) string {
 		return row[5]
 	}
 	return ""
+}
+
+// machines is a line per VM of the namespace with its phase, power, address and every condition
+// that is not True, so a cluster that never reaches its phase says which machine holds it back.
+func (w *walkthrough) machines() string {
+	out, err := w.sh.Kubectl(ctx, "get", "virtualmachines", "-o",
+		`jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.powerState} ip={.status.vmIp}`+
+			`{range .status.conditions[?(@.status!="True")]} {.type}={.reason}: {.message}{end}{"\n"}{end}`)
+	if err != nil {
+		return "kubectl get virtualmachines: " + err.Error()
+	}
+	return "virtual machines when it gave up:\n" + out
 }
