@@ -1,10 +1,13 @@
 package vsphere
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/vmware/govmomi/find"
@@ -50,34 +53,70 @@ func (p *GovmomiProvider) networkBackings(ctx context.Context, inv *inventory, n
 	return backings, nil
 }
 
-// replaceNICs gives the VM exactly the NICs asked for, replacing the image's, in one reconfigure;
-// a VM that already has them (a creation interrupted after this step) is left as it is.
-func replaceNICs(ctx context.Context, vm *object.VirtualMachine, nics []NIC, backings []types.BaseVirtualDeviceBackingInfo) error {
-	devices, err := vm.Device(ctx)
+// syncNICs gives the VM exactly the NICs asked for, in one reconfigure, and says whether it changed
+// any; a VM that already has them (a creation interrupted after this step) is left as it is.
+func syncNICs(ctx context.Context, vm *object.VirtualMachine, devices object.VirtualDeviceList, nics []NIC, backings []types.BaseVirtualDeviceBackingInfo) (bool, error) {
+	changes, err := nicChanges(EthernetCards(devices), nics, backings)
 	if err != nil {
-		return fmt.Errorf("read devices of VM %s: %w", vm.Reference().Value, err)
+		return false, fmt.Errorf("NICs of VM %s: %w", vm.Reference().Value, err)
 	}
-	current := devices.SelectByType((*types.VirtualEthernetCard)(nil))
+	if len(changes) == 0 {
+		return false, nil
+	}
+	if err := reconfigure(ctx, vm, types.VirtualMachineConfigSpec{DeviceChange: changes}); err != nil {
+		return false, fmt.Errorf("set NICs of VM %s: %w", vm.Reference().Value, err)
+	}
+	log.FromContext(ctx).Info("set VM NICs", "vm", vm.Reference().Value, "nics", len(nics), "deviceChanges", len(changes))
+	return true, nil
+}
+
+// nicChanges are the device changes that turn the cards into nics, in order. A card of the asked
+// type stays, its backing edited in place when its network changed (same device, so the same
+// MAC); from the first card of another type on, cards are replaced, so they keep the order asked
+// for; surplus cards are removed and missing ones added. None when the cards already match. It
+// edits the backings of current's cards.
+func nicChanges(current object.VirtualDeviceList, nics []NIC, backings []types.BaseVirtualDeviceBackingInfo) ([]types.BaseVirtualDeviceConfigSpec, error) {
+	kept := 0
+	for kept < min(len(current), len(nics)) && CardType(current[kept]) == cardType(nics[kept]) {
+		kept++
+	}
 	var changes []types.BaseVirtualDeviceConfigSpec
-	if nicsMatch(current, nics, backings) {
-		return nil
+	for i, d := range current[:kept] {
+		if card := d.GetVirtualDevice(); !sameBacking(card.Backing, backings[i]) {
+			card.Backing = backings[i]
+			changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: d})
+		}
 	}
-	for _, d := range current {
+	for _, d := range current[kept:] {
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationRemove, Device: d})
 	}
-	for i, n := range nics {
-		card, err := object.EthernetCardTypes().CreateEthernetCard(cardType(n), backings[i])
+	for i := kept; i < len(nics); i++ {
+		card, err := object.EthernetCardTypes().CreateEthernetCard(cardType(nics[i]), backings[i])
 		if err != nil {
-			return fmt.Errorf("NIC %d of VM %s: %w", i, vm.Reference().Value, err)
+			return nil, fmt.Errorf("NIC %d: %w", i, err)
 		}
 		card.GetVirtualDevice().Key = int32(-100 - i)
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: card})
 	}
-	if err := reconfigure(ctx, vm, types.VirtualMachineConfigSpec{DeviceChange: changes}); err != nil {
-		return fmt.Errorf("set NICs of VM %s: %w", vm.Reference().Value, err)
+	return changes, nil
+}
+
+// EthernetCards are the VM's network cards in the order a VirtualMachine lists its NICs: by unit
+// number on the PCI bus, the order the guest sees them in, which an edit keeps (the simulator
+// moves an edited device to the end of its device list). Cards are only ever removed from the
+// end, so a new card takes a unit after the ones kept.
+func EthernetCards(devices object.VirtualDeviceList) object.VirtualDeviceList {
+	cards := devices.SelectByType((*types.VirtualEthernetCard)(nil))
+	unit := func(d types.BaseVirtualDevice) int32 {
+		if u := d.GetVirtualDevice().UnitNumber; u != nil {
+			return *u
+		}
+		return math.MaxInt32
 	}
-	log.FromContext(ctx).Info("set VM NICs", "vm", vm.Reference().Value, "nics", len(nics))
-	return nil
+	slices.SortStableFunc(cards, func(a, b types.BaseVirtualDevice) int {
+		return cmp.Or(cmp.Compare(unit(a), unit(b)), cmp.Compare(a.GetVirtualDevice().Key, b.GetVirtualDevice().Key))
+	})
+	return cards
 }
 
 // CardType is a network card's model as NIC.CardType names it, such as vmxnet3 or e1000e.
@@ -116,22 +155,6 @@ func (p *GovmomiProvider) networkBacking(ctx context.Context, inv *inventory, n 
 	return backing, nil
 }
 
-// nicsMatch says whether the VM's cards are the asked ones, in order.
-func nicsMatch(current object.VirtualDeviceList, nics []NIC, backings []types.BaseVirtualDeviceBackingInfo) bool {
-	if len(current) != len(nics) {
-		return false
-	}
-	for i, d := range current {
-		if CardType(d) != cardType(nics[i]) {
-			return false
-		}
-		if !sameBacking(d.GetVirtualDevice().Backing, backings[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 func sameBacking(a, b types.BaseVirtualDeviceBackingInfo) bool {
 	switch x := a.(type) {
 	case *types.VirtualEthernetCardNetworkBackingInfo:
@@ -144,7 +167,7 @@ func sameBacking(a, b types.BaseVirtualDeviceBackingInfo) bool {
 	return false
 }
 
-// nicStates are the VM's cards in device order, with the addresses the guest reports by MAC.
+// nicStates are the VM's cards in order, with the addresses the guest reports by MAC.
 func nicStates(m *mo.VirtualMachine) []NICState {
 	if m.Config == nil {
 		return nil
@@ -156,7 +179,7 @@ func nicStates(m *mo.VirtualMachine) []NICState {
 		}
 	}
 	var out []NICState
-	for _, d := range object.VirtualDeviceList(m.Config.Hardware.Device).SelectByType((*types.VirtualEthernetCard)(nil)) {
+	for _, d := range EthernetCards(m.Config.Hardware.Device) {
 		card := d.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
 		s := NICState{MACAddress: card.MacAddress, IPs: byMAC[strings.ToLower(card.MacAddress)]}
 		if c := card.Connectable; c != nil {

@@ -41,8 +41,10 @@ type VMSpec struct {
 	// Network, when set, gives the VM's first NIC a static address through guest
 	// customization; it is applied only when the VM is made, and only when NICs is nil.
 	Network *StaticIP
-	// NICs, when not nil, replace the image's NICs when the VM is made, each with its static
-	// address (if any) through guest customization. Nil keeps the image's NICs.
+	// NICs, when not nil, are the VM's NICs in order: they replace the image's when the VM is
+	// made, and an existing VM's follow them in one reconfigure (a card whose network changed is
+	// edited in place, keeping its MAC). Static addresses reach the guest through customization
+	// when the VM is made only. Nil keeps the NICs the VM has.
 	NICs []NIC
 	// GuestData, when not nil, gives the guest data keys the VM must carry (see
 	// internal/guestdata) from its NICs as vSphere made them (the guest matches its network

@@ -74,29 +74,37 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 	if err != nil {
 		return VMState{}, err
 	}
-	if vm == nil {
+	// m is the VM's configuration, read once for NICs, guest data and disks (again only after a
+	// NIC change, for the new cards' MACs).
+	var m *mo.VirtualMachine
+	switch {
+	case vm == nil:
 		if vm, err = p.createVM(ctx, inv, spec); err != nil {
+			return VMState{}, err
+		}
+	case spec.NICs != nil:
+		if m, err = p.followNICs(ctx, inv, vm, spec.NICs); err != nil {
 			return VMState{}, err
 		}
 	}
 	var disks []DiskState
 	if spec.GuestData != nil || spec.Disks != nil {
-		// One read serves both: the NICs and ExtraConfig for guest data, the devices for disks.
-		var m mo.VirtualMachine
-		if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), configProperties, &m); err != nil {
-			return VMState{}, fmt.Errorf("read configuration of VM %s: %w", vm.Reference().Value, err)
+		if m == nil {
+			if m, err = readConfig(ctx, c, vm); err != nil {
+				return VMState{}, err
+			}
 		}
 		if spec.GuestData != nil {
-			want, err := spec.GuestData(nicStates(&m))
+			want, err := spec.GuestData(nicStates(m))
 			if err != nil {
 				return VMState{}, fmt.Errorf("guest data of VM %s: %w", vm.Reference().Value, err)
 			}
-			if err := syncExtraConfig(ctx, vm, extraConfigOf(&m), want); err != nil {
+			if err := syncExtraConfig(ctx, vm, extraConfigOf(m), want); err != nil {
 				return VMState{}, err
 			}
 		}
 		if spec.Disks != nil {
-			if disks, err = syncDisks(ctx, c, vm, &m, spec.Disks); err != nil {
+			if disks, err = syncDisks(ctx, c, vm, m, spec.Disks); err != nil {
 				return VMState{}, err
 			}
 		}
@@ -144,7 +152,11 @@ func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMS
 	}
 
 	if spec.NICs != nil {
-		if err := replaceNICs(ctx, vm, spec.NICs, backings); err != nil {
+		devices, err := vm.Device(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read devices of VM %s: %w", vm.Reference().Value, err)
+		}
+		if _, err := syncNICs(ctx, vm, devices, spec.NICs, backings); err != nil {
 			return nil, err
 		}
 	}
@@ -216,8 +228,41 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 	return nil
 }
 
-// configProperties are what ensureVM reads of an existing VM before it syncs guest data and disks.
+// configProperties are what ensureVM reads of an existing VM before it syncs NICs, guest data and
+// disks.
 var configProperties = []string{"config.hardware.device", "config.files.vmPathName", "config.extraConfig", "guest.net"}
+
+func readConfig(ctx context.Context, c *clients, vm *object.VirtualMachine) (*mo.VirtualMachine, error) {
+	var m mo.VirtualMachine
+	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, vm.Reference(), configProperties, &m); err != nil {
+		return nil, fmt.Errorf("read configuration of VM %s: %w", vm.Reference().Value, err)
+	}
+	return &m, nil
+}
+
+// followNICs makes an existing VM's NICs match nics and returns its configuration as it is then.
+// Every network is found first, so a missing one leaves the VM as it was.
+func (p *GovmomiProvider) followNICs(ctx context.Context, inv *inventory, vm *object.VirtualMachine, nics []NIC) (*mo.VirtualMachine, error) {
+	backings, err := p.networkBackings(ctx, inv, nics)
+	if err != nil {
+		return nil, err
+	}
+	m, err := readConfig(ctx, inv.c, vm)
+	if err != nil {
+		return nil, err
+	}
+	if m.Config == nil {
+		return nil, fmt.Errorf("VM %s has no configuration", vm.Reference().Value)
+	}
+	changed, err := syncNICs(ctx, vm, m.Config.Hardware.Device, nics, backings)
+	switch {
+	case err != nil:
+		return nil, err
+	case changed:
+		return readConfig(ctx, inv.c, vm)
+	}
+	return m, nil
+}
 
 // reconfigure applies config to the VM and waits for vCenter to finish.
 func reconfigure(ctx context.Context, vm *object.VirtualMachine, config types.VirtualMachineConfigSpec) error {

@@ -43,7 +43,7 @@ type VM struct {
 	ExtraConfig map[string]string
 	// Disks are the VM's virtual disks, in device order.
 	Disks []Disk
-	// NICs are the VM's network cards, in device order.
+	// NICs are the VM's network cards, in the order a VirtualMachine lists its NICs.
 	NICs []NIC
 }
 
@@ -52,6 +52,8 @@ type NIC struct {
 	// Type is the card model, such as vmxnet3; Network the name of the network or distributed
 	// port group it is on.
 	Type, Network, MAC string
+	// Key is the device key, which a card keeps until it is replaced.
+	Key int32
 }
 
 // Disk is what specs check about a virtual disk.
@@ -100,9 +102,8 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 					got.Disks = append(got.Disks, Disk{File: b.GetVirtualDeviceFileBackingInfo().FileName, CapacityMiB: disk.CapacityInKB / 1024})
 				}
 			}
-			devices := object.VirtualDeviceList(c.Hardware.Device)
-			for _, d := range devices.SelectByType((*types.VirtualEthernetCard)(nil)) {
-				nic := NIC{Type: vsphere.CardType(d), MAC: d.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().MacAddress}
+			for _, d := range vsphere.EthernetCards(c.Hardware.Device) {
+				nic := NIC{Type: vsphere.CardType(d), MAC: d.(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().MacAddress, Key: d.GetVirtualDevice().Key}
 				switch b := d.GetVirtualDevice().Backing.(type) {
 				case *types.VirtualEthernetCardNetworkBackingInfo:
 					nic.Network = b.DeviceName
