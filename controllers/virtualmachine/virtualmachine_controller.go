@@ -149,7 +149,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !vm.DeletionTimestamp.IsZero() {
 		return steps.Run(ctx, s, r.deleteVM)
 	}
-	return steps.Run(ctx, s, r.checkPrereqs, r.readGuestData, r.startDeploy, r.ensureVM, r.probeReadiness)
+	return steps.Run(ctx, s, r.checkPrereqs, r.readGuestData, r.recordAddresses, r.ensureVM, r.probeReadiness)
 }
 
 // lifecycleChanged passes updates that start a deletion or change finalizers or annotations.

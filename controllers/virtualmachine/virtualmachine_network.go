@@ -3,6 +3,9 @@ package virtualmachine
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/ippool"
@@ -30,30 +33,83 @@ func nics(vm *vmopv1.VirtualMachine) (out []vsphere.NIC, pools []string) {
 }
 
 // allocateAddresses gives each NIC on a network with a pool its address, recorded in
-// status.networkInterfaces, which only the manager writes. The first call after a start
-// reserves every address recorded on any VM, so a restarted manager never hands one out twice.
-func (r *Reconciler) allocateAddresses(ctx context.Context, vm *vmopv1.VirtualMachine) error {
-	if len(r.Networks) == 0 {
-		return nil
-	}
-	if err := r.reserveAddressesInUse(ctx); err != nil {
-		return err
-	}
-	_, pools := nics(vm)
-	status := make([]vmopv1.NetworkInterfaceStatus, len(pools))
-	for i, network := range pools {
-		pool := r.Networks[network]
-		if pool == nil {
-			continue // the network has DHCP
+// status.networkInterfaces, which only the manager writes: a new NIC gets one, a NIC moved to
+// another network gets one there (or none without a pool), a NIC removed from the spec loses its
+// entry. It returns what
+// frees the addresses the NICs no longer hold, to call once status is written (nil when status is
+// unchanged), so a manager restarting in between finds every address in use recorded. The first
+// call after a start reserves every address recorded on any VM, so a restarted manager never
+// hands one out twice.
+func (r *Reconciler) allocateAddresses(ctx context.Context, vm *vmopv1.VirtualMachine) (release func(), err error) {
+	if len(r.Networks) > 0 {
+		if err := r.reserveAddressesInUse(ctx); err != nil {
+			return nil, err
 		}
-		addr, err := pool.Allocate(ippool.Owner(string(vm.UID), i))
+	}
+	_, networks := nics(vm)
+	status := slices.Clone(vm.Status.NetworkInterfaces)
+	if len(vm.Spec.NetworkInterfaces) > 0 && len(status) > len(networks) {
+		status = status[:len(networks)] // NICs removed from the spec; without any, the image's stay
+	}
+	for len(status) < len(networks) {
+		status = append(status, vmopv1.NetworkInterfaceStatus{})
+	}
+	for i, network := range networks {
+		ips, err := r.nicAddresses(ippool.Owner(string(vm.UID), i), network, status[i].IpAddresses)
 		if err != nil {
-			return fmt.Errorf("address for NIC %d of %s/%s: %w", i, vm.Namespace, vm.Name, err)
+			return nil, fmt.Errorf("address for NIC %d of %s/%s: %w", i, vm.Namespace, vm.Name, err)
 		}
-		status[i].IpAddresses = []string{addr}
+		status[i].IpAddresses = ips
 	}
+	if equality.Semantic.DeepEqual(status, vm.Status.NetworkInterfaces) {
+		return nil, nil
+	}
+	held := max(len(status), len(vm.Status.NetworkInterfaces))
 	vm.Status.NetworkInterfaces = status
-	return nil
+	return func() { r.releaseStaleAddresses(string(vm.UID), networks, held) }, nil
+}
+
+// nicAddresses are what status lists for a NIC on network: recorded as it is when it holds the
+// NIC's address from the network's pool (allocated the first time) and no other pool's, or else
+// that address alone (none on a network without a pool; the guest reports what it has).
+func (r *Reconciler) nicAddresses(owner, network string, recorded []string) ([]string, error) {
+	var own string
+	if pool := r.Networks[network]; pool != nil {
+		var err error
+		if own, err = pool.Allocate(owner); err != nil {
+			return nil, err
+		}
+	}
+	stale := slices.ContainsFunc(recorded, func(ip string) bool { return ip != own && r.pooled(ip) })
+	switch {
+	case !stale && (own == "" || slices.Contains(recorded, own)):
+		return recorded, nil
+	case own == "":
+		return nil, nil
+	}
+	return []string{own}, nil
+}
+
+// releaseStaleAddresses frees what the VM's first held NICs hold in a pool other than their
+// network's: the old network's address of a NIC moved, every address of a NIC removed.
+func (r *Reconciler) releaseStaleAddresses(uid string, networks []string, held int) {
+	for i := range held {
+		for network, pool := range r.Networks {
+			if i >= len(networks) || network != networks[i] {
+				pool.Release(ippool.Owner(uid, i))
+			}
+		}
+	}
+}
+
+// pooled says whether addr is one a pool hands out, so the manager decides which NIC has it.
+func (r *Reconciler) pooled(addr string) bool {
+	for _, pool := range r.Networks {
+		if pool.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
@@ -74,9 +130,12 @@ func (r *Reconciler) reserveAddressesInUse(ctx context.Context) error {
 				}
 			}
 		}
-		// A VM made before addresses were recorded per NIC has its first one as its IP.
-		for _, pool := range r.Networks {
-			pool.Reserve(ippool.Owner(string(v.UID), 0), v.Status.VmIp)
+		// A VM made before addresses were recorded per NIC has its first one as its IP; with them
+		// recorded, the IP may be an address its NIC had before a network change.
+		if len(v.Status.NetworkInterfaces) == 0 {
+			for _, pool := range r.Networks {
+				pool.Reserve(ippool.Owner(string(v.UID), 0), v.Status.VmIp)
+			}
 		}
 	}
 	r.seeded = true
@@ -95,18 +154,10 @@ func (r *Reconciler) releaseAddresses(vm *vmopv1.VirtualMachine) {
 // networkSpec is the provider's view of the VM's NICs with their recorded addresses: NICs for
 // networkInterfaces, or the static address of the image's first NIC.
 func (r *Reconciler) networkSpec(vm *vmopv1.VirtualMachine, spec *vsphere.VMSpec) {
-	list, pools := nics(vm)
+	list, networks := nics(vm)
 	for i := range list {
-		pool := r.Networks[pools[i]]
-		if pool == nil || i >= len(vm.Status.NetworkInterfaces) {
-			continue
-		}
-		// The guest may report more addresses than the one allocated (IPv6, DHCP): take the pool's.
-		for _, addr := range vm.Status.NetworkInterfaces[i].IpAddresses {
-			if pool.Contains(addr) {
-				list[i].IP = &vsphere.StaticIP{Address: addr, Netmask: pool.Netmask(), Gateway: pool.Gateway()}
-				break
-			}
+		if addr, pool := r.ownAddress(vm, networks[i], i); addr != "" {
+			list[i].IP = &vsphere.StaticIP{Address: addr, Netmask: pool.Netmask(), Gateway: pool.Gateway()}
 		}
 	}
 	if len(vm.Spec.NetworkInterfaces) == 0 {
@@ -114,6 +165,44 @@ func (r *Reconciler) networkSpec(vm *vmopv1.VirtualMachine, spec *vsphere.VMSpec
 		return
 	}
 	spec.NICs = list
+}
+
+// ownAddress is NIC i's address from its network's pool as status records it, and the pool; ""
+// on a network without a pool. The guest may report more addresses (IPv6, DHCP): this is the pool's.
+func (r *Reconciler) ownAddress(vm *vmopv1.VirtualMachine, network string, i int) (string, *ippool.Pool) {
+	pool := r.Networks[network]
+	if pool == nil || i >= len(vm.Status.NetworkInterfaces) {
+		return "", nil
+	}
+	for _, addr := range vm.Status.NetworkInterfaces[i].IpAddresses {
+		if pool.Contains(addr) {
+			return addr, pool
+		}
+	}
+	return "", nil
+}
+
+// guestAddresses narrows what the guest reports of each NIC to what status may list: an address
+// of another network's pool is the guest's configuration from before a network change and is
+// left out, and the NIC's own address stays listed until the guest reports it.
+func (r *Reconciler) guestAddresses(vm *vmopv1.VirtualMachine, cards []vsphere.NICState) {
+	if len(r.Networks) == 0 {
+		return
+	}
+	_, networks := nics(vm)
+	for i := range min(len(cards), len(networks)) {
+		own, _ := r.ownAddress(vm, networks[i], i)
+		var ips []string
+		for _, ip := range cards[i].IPs {
+			if ip == own || !r.pooled(ip) {
+				ips = append(ips, ip)
+			}
+		}
+		if len(ips) > 0 && own != "" && !slices.Contains(ips, own) {
+			ips = append([]string{own}, ips...)
+		}
+		cards[i].IPs = ips
+	}
 }
 
 // applyNICs records what vSphere reports of each NIC; an address the guest does not report yet

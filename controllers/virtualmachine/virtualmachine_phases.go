@@ -57,22 +57,32 @@ func (s *scope) blocked() bool {
 	return !s.existed && (!s.checked || !s.access.Usable() || !s.imageFound || (s.guestData != nil && s.guestData.missing))
 }
 
-// startDeploy records, before the slow deploy with side effects in vSphere, that it begins and
-// which address the VM gets, and writes that at once, so a manager that restarts midway knows
-// both.
-func (r *Reconciler) startDeploy(ctx context.Context, s *scope) (ctrl.Result, error) {
+// recordAddresses records, before any vSphere call acts on them, each NIC's address and, the first
+// time, that the deploy begins, and writes that at once, so a manager that restarts midway knows
+// both; only then does it free the addresses NICs moved or removed no longer hold.
+func (r *Reconciler) recordAddresses(ctx context.Context, s *scope) (ctrl.Result, error) {
 	vm := s.vm
-	if s.blocked() || deployStarted(vm) {
+	if s.blocked() {
 		return ctrl.Result{}, nil
 	}
-	if err := r.allocateAddresses(ctx, vm); err != nil {
+	release, err := r.allocateAddresses(ctx, vm)
+	if err != nil {
 		s.addressErr = err
 		return ctrl.Result{}, err
 	}
-	vm.Status.Phase = vmopv1.Creating
-	conditions.Set(&vm.Status.Conditions, deployingCondition(vm.Spec.ImageName))
+	starting := !deployStarted(vm)
+	if starting {
+		vm.Status.Phase = vmopv1.Creating
+		conditions.Set(&vm.Status.Conditions, deployingCondition(vm.Spec.ImageName))
+	}
+	if !starting && release == nil {
+		return ctrl.Result{}, nil
+	}
 	if err := r.write(ctx, s); err != nil {
-		return ctrl.Result{}, fmt.Errorf("record the start of the deploy: %w", err)
+		return ctrl.Result{}, fmt.Errorf("record the VM's addresses before vSphere acts on them: %w", err)
+	}
+	if release != nil {
+		release()
 	}
 	return ctrl.Result{}, nil
 }
@@ -100,6 +110,7 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 		s.vsphereErr = err
 		return ctrl.Result{}, fmt.Errorf("ensure vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
+	r.guestAddresses(vm, state.NICs)
 	s.state = &state
 	if vm.Status.Class == nil && s.access.Found != nil {
 		c := s.access.Found

@@ -107,10 +107,10 @@ func computeStatus(in statusInput) vmStatus {
 		out.Provisioned = ptr(provisionError(in.VSphereErr))
 	case in.AddressErr != nil:
 		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.IPAddressUnavailableReason,
-			vmopv1.ConditionSeverityError, "%v; the VM is made once an address is free (delete a VM on that network, or give it a larger pool)", in.AddressErr))
+			vmopv1.ConditionSeverityError, "%v; %s once an address is free (delete a VM on that network, or give it a larger pool)", in.AddressErr, waitsFor(exists)))
 	case in.NetworkErr != nil:
 		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.NetworkNotFoundReason,
-			vmopv1.ConditionSeverityError, "%v; the VM is made once it exists in vCenter", in.NetworkErr))
+			vmopv1.ConditionSeverityError, "%v; %s once it exists in vCenter", in.NetworkErr, waitsFor(exists)))
 	case in.State != nil:
 		out.Provisioned = ptr(conditions.True(vmopv1.VirtualMachineProvisionedCondition))
 	case in.Existed || in.Deleting:
@@ -126,6 +126,15 @@ func computeStatus(in statusInput) vmStatus {
 		out.Ready = readyCondition(exists, in.State, in.Readiness)
 	}
 	return out
+}
+
+// waitsFor says what waits for a missing address or network: the VM, or for a VM that exists the
+// edit of its NICs, which keeps them as they are meanwhile.
+func waitsFor(exists bool) string {
+	if exists {
+		return "the VM keeps its NICs as they are; the edit of networkInterfaces is applied"
+	}
+	return "the VM is made"
 }
 
 // applyStatus writes the computed status onto vm.
