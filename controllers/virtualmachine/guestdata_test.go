@@ -22,6 +22,18 @@ func decoded(s string) string {
 	return string(b)
 }
 
+// cloudInitMetadata is guestinfo.metadata as cloud-init reads it.
+type cloudInitMetadata struct {
+	InstanceID string `json:"instance-id"`
+	Hostname   string `json:"local-hostname"`
+	Network    struct {
+		Ethernets map[string]struct {
+			Addresses []string          `json:"addresses"`
+			Match     map[string]string `json:"match"`
+		} `json:"ethernets"`
+	} `json:"network"`
+}
+
 var _ = Describe("Guest data", func() {
 	var ns, class string
 	BeforeEach(func() { ns, class = boundNamespace() })
@@ -68,16 +80,7 @@ var _ = Describe("Guest data", func() {
 		ec := inVSphere(vm).ExtraConfig
 		Expect(ec).To(HaveKeyWithValue("guestinfo.userdata.encoding", "base64"))
 		Expect(decoded(ec["guestinfo.userdata"])).To(Equal(userData))
-		var meta struct {
-			InstanceID string `json:"instance-id"`
-			Hostname   string `json:"local-hostname"`
-			Network    struct {
-				Ethernets map[string]struct {
-					Addresses []string          `json:"addresses"`
-					Match     map[string]string `json:"match"`
-				} `json:"ethernets"`
-			} `json:"network"`
-		}
+		var meta cloudInitMetadata
 		Expect(json.Unmarshal([]byte(decoded(ec["guestinfo.metadata"])), &meta)).To(Succeed())
 		Expect(meta.InstanceID).To(Equal(string(got.UID)))
 		Expect(meta.Hostname).To(Equal("cloud-init"))

@@ -69,14 +69,16 @@ func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 // cardTypes are the NIC models a networkInterface may ask for.
 var cardTypes = []string{"vmxnet3", "vmxnet2", "e1000e", "e1000", "pcnet32"}
 
-// networkErrors checks each network interface; they are fixed once the deploy has started.
+// networkErrors checks each network interface. A deployed VM's may change, but not all go: an
+// empty list means the NICs the VM has, which are no longer the image's.
 func networkErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 	path := specPath.Child("networkInterfaces")
-	if old != nil && (old.Status.UniqueID != "" || len(old.Status.NetworkInterfaces) > 0) {
-		return field.ErrorList{field.Forbidden(path,
-			"cannot change once the deploy has started (addresses are allocated per NIC); create a new VirtualMachine instead")}
-	}
 	var errs field.ErrorList
+	if old != nil && len(old.Spec.NetworkInterfaces) > 0 && len(vm.Spec.NetworkInterfaces) == 0 &&
+		(old.Status.UniqueID != "" || len(old.Status.NetworkInterfaces) > 0) {
+		errs = append(errs, field.Forbidden(path,
+			"cannot be emptied once the deploy has started: they replaced the image's NICs; list the NICs the VM keeps"))
+	}
 	for i, n := range vm.Spec.NetworkInterfaces {
 		p := path.Index(i)
 		switch n.NetworkType {

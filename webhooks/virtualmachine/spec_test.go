@@ -28,3 +28,49 @@ var _ = Describe("specErrors on update", func() {
 		Expect(specErrors(nil, edited)).To(HaveLen(1), "a create is always checked")
 	})
 })
+
+var _ = Describe("networkErrors on a deployed VM", func() {
+	deployed := func(nics ...vmopv1.VirtualMachineNetworkInterface) *vmopv1.VirtualMachine {
+		vm := objects.VM("ns", "vm", "c", "i")
+		vm.Spec.NetworkInterfaces = nics
+		vm.Status.UniqueID = "vm-42"
+		return vm
+	}
+	namespaceNIC := vmopv1.VirtualMachineNetworkInterface{}
+	portGroup := vmopv1.VirtualMachineNetworkInterface{NetworkType: "vsphere-distributed", NetworkName: "DC0_DVPG0"}
+
+	DescribeTable("checks the edited interfaces as it checks new ones",
+		func(before, after []vmopv1.VirtualMachineNetworkInterface, wantFields ...string) {
+			old := deployed(before...)
+			edited := old.DeepCopy()
+			edited.Spec.NetworkInterfaces = after
+			var fields []string
+			for _, e := range specErrors(old, edited) {
+				fields = append(fields, e.Field)
+			}
+			Expect(fields).To(ConsistOf(wantFields))
+		},
+		Entry("a NIC moved to a port group", []vmopv1.VirtualMachineNetworkInterface{namespaceNIC},
+			[]vmopv1.VirtualMachineNetworkInterface{portGroup}),
+		Entry("a NIC added", []vmopv1.VirtualMachineNetworkInterface{namespaceNIC},
+			[]vmopv1.VirtualMachineNetworkInterface{namespaceNIC, portGroup}),
+		Entry("a NIC removed", []vmopv1.VirtualMachineNetworkInterface{namespaceNIC, portGroup},
+			[]vmopv1.VirtualMachineNetworkInterface{namespaceNIC}),
+		Entry("a card type changed", []vmopv1.VirtualMachineNetworkInterface{namespaceNIC},
+			[]vmopv1.VirtualMachineNetworkInterface{{EthernetCardType: "e1000e"}}),
+		Entry("interfaces listed for a VM made with the image's NICs", nil,
+			[]vmopv1.VirtualMachineNetworkInterface{portGroup}),
+		Entry("a malformed NIC", []vmopv1.VirtualMachineNetworkInterface{namespaceNIC},
+			[]vmopv1.VirtualMachineNetworkInterface{{NetworkType: "nsx-t", NetworkName: "n"}}, "spec.networkInterfaces[0].networkType"),
+		Entry("every NIC removed, which would leave the VM's NICs unmanaged", []vmopv1.VirtualMachineNetworkInterface{portGroup},
+			nil, "spec.networkInterfaces"),
+	)
+
+	It("lets a VM not yet deployed drop its interfaces", func() {
+		old := deployed(portGroup)
+		old.Status.UniqueID = ""
+		edited := old.DeepCopy()
+		edited.Spec.NetworkInterfaces = nil
+		Expect(specErrors(old, edited)).To(BeEmpty())
+	})
+})

@@ -86,6 +86,28 @@ var _ = Describe("VirtualMachine admission", func() {
 		Expect(causes(err)).To(ConsistOf("spec.className", "spec.imageName"))
 	})
 
+	It("admits edits of a deployed VM's network interfaces, checked as new ones, but not emptying them", func() {
+		bind(ns, "best-effort-xsmall")
+		vm := objects.VM(ns, "vm", "best-effort-xsmall", "ubuntu")
+		vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{}}
+		created(admin, vm)
+		vm.Status.UniqueID = "vm-42"
+		Expect(admin.Status().Update(ctx, vm)).To(Succeed())
+
+		vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{
+			{NetworkType: "vsphere-distributed", NetworkName: "DC0_DVPG0"}, {EthernetCardType: "e1000e"}}
+		Expect(admin.Update(ctx, vm)).To(Succeed(), "a NIC moved to a port group and one added")
+
+		vm.Spec.NetworkInterfaces[1].EthernetCardType = "rtl8139"
+		err := admin.Update(ctx, vm)
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces[1].ethernetCardType"))
+
+		vm.Spec.NetworkInterfaces = nil
+		err = admin.Update(ctx, vm)
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces"))
+		Expect(err.Error()).To(ContainSubstring("cannot be emptied once the deploy has started"))
+	})
+
 	It("answers a malformed VM with a 4xx and a clear message, never a 500", func() {
 		u := objects.VM(ns, "bad", "", "")
 		u.Spec.PowerState = "sleeping"
