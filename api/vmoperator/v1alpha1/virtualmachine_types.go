@@ -271,7 +271,9 @@ type VirtualMachineSpec struct {
 	// NetworkInterfaces replace the image's NICs, one NIC each, in order; without them the VM keeps
 	// its image's NICs as the image attaches them, the first with an address from the default
 	// network's pool. Each NIC on a network with an address pool gets a static address from it
-	// (status.networkInterfaces). Fixed once the deploy has started.
+	// (status.networkInterfaces). Edits reach the running VM in place: a NIC moved to another
+	// network keeps its MAC and gets an address there; a changed card type replaces the card.
+	// Once the deploy has started the list may change but not be emptied.
 	// +optional
 	NetworkInterfaces []VirtualMachineNetworkInterface `json:"networkInterfaces,omitempty"`
 
