@@ -13,12 +13,13 @@ import (
 )
 
 // vmBlockingReasons are the VirtualMachine controller's VirtualMachinePrereqReady reasons that
-// stop a VM until someone acts (its class, binding or image is missing); a VM held back for one
+// stop a VM until someone acts (its class, binding, image or storage class is missing); a VM held back for one
 // of them is a blocked machine.
 var vmBlockingReasons = map[string]bool{
 	vmopv1.VirtualMachineClassNotFoundReason:        true,
 	vmopv1.VirtualMachineClassBindingNotFoundReason: true,
 	vmopv1.VirtualMachineImageNotFoundReason:        true,
+	vmopv1.StorageClassNotFoundReason:               true,
 }
 
 // conditionOrder is the order `kubectl describe tkc` prints the conditions in, as in the

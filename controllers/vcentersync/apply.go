@@ -31,6 +31,8 @@ func (s *Syncer) apply(ctx context.Context, want desiredState) error {
 		nsErr,
 		s.applyClasses(ctx, want.classes),
 		s.applyBindings(ctx, want.bindings, ready),
+		s.applyStorageClasses(ctx, want.storageClasses),
+		s.applyQuotas(ctx, want.quotas, ready),
 	})
 }
 

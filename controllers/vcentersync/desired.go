@@ -6,6 +6,7 @@ import (
 
 	"github.com/vmware/govmomi/vapi/namespace"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -30,6 +31,10 @@ type desiredState struct {
 	namespaces []string
 	classes    map[string]*vmopv1.VirtualMachineClass
 	bindings   map[types.NamespacedName]*vmopv1.VirtualMachineClassBinding
+	// storageClasses are the policies assigned to any namespace; quotas each namespace's
+	// storage quota, by namespace.
+	storageClasses map[string]*storagev1.StorageClass
+	quotas         map[string]*corev1.ResourceQuota
 	// skipped explains each vCenter object that cannot be mirrored, for the log.
 	skipped []string
 }
@@ -39,7 +44,9 @@ type desiredState struct {
 func desiredFrom(inv *namespaces.Inventory) desiredState {
 	want := desiredState{
 		classes:  map[string]*vmopv1.VirtualMachineClass{},
-		bindings: map[types.NamespacedName]*vmopv1.VirtualMachineClassBinding{},
+		bindings:       map[types.NamespacedName]*vmopv1.VirtualMachineClassBinding{},
+		storageClasses: map[string]*storagev1.StorageClass{},
+		quotas:         map[string]*corev1.ResourceQuota{},
 	}
 	for _, ns := range sortedKeys(inv.Namespaces) {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
@@ -47,6 +54,12 @@ func desiredFrom(inv *namespaces.Inventory) desiredState {
 			continue
 		}
 		want.namespaces = append(want.namespaces, ns)
+		if policies := inv.Storage[ns]; len(policies) > 0 {
+			for _, p := range policies {
+				want.storageClasses[p.Name] = storageClassFor(p)
+			}
+			want.quotas[ns] = quotaFor(ns, policies)
+		}
 		for _, class := range inv.Namespaces[ns] {
 			info, ok := inv.Classes[class]
 			if !ok {

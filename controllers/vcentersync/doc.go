@@ -1,7 +1,9 @@
 // Package vcentersync owns the mirror of vCenter's namespace-management API into Kubernetes, as
 // in vSphere 7.0U2a: each vCenter namespace becomes a Namespace, each VM class assigned to at
 // least one namespace becomes a cluster-scoped VirtualMachineClass, and each assignment becomes a
-// VirtualMachineClassBinding named after the class in that namespace.
+// VirtualMachineClassBinding named after the class in that namespace. Each storage policy
+// assigned to a namespace becomes a StorageClass named after the policy and an entry of the
+// namespace's storage ResourceQuota, as vSphere with Tanzu shows them.
 //
 // The Syncer is a manager.Runnable that polls vCenter every interval. It labels everything it
 // creates with ManagedLabel and only updates or deletes objects carrying that label, so objects
@@ -29,3 +31,7 @@ package vcentersync
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines,verbs=get;list;watch
 // +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// The sync mirrors storage policies assigned to namespaces as StorageClasses and storage quotas.
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create;update;delete

@@ -54,7 +54,7 @@ var _ = BeforeSuite(func() {
 // startSimulator starts a seeded simulator on addr ("" for a free port).
 func startSimulator(addr string) {
 	var err error
-	sim, err = vcsim.StartOn(addr)
+	sim, err = vcsim.StartWith(vcsim.Options{Addr: addr})
 	Expect(err).NotTo(HaveOccurred())
 	simAddr = sim.URL().Host
 	Expect(sim.SeedLibrary(ctx, library, ubuntu)).To(Succeed())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,6 +29,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/ippool"
@@ -46,6 +48,8 @@ const PhaseChangedReason = "PhaseChanged"
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines/status;virtualmachines/finalizers,verbs=get;update;patch
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses;virtualmachineclassbindings;virtualmachineimages,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 
 // Reconciler makes vSphere match VirtualMachines.
 type Reconciler struct {
@@ -85,6 +89,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineImage{}, handler.EnqueueRequestsFromMapFunc(r.imageToVirtualMachines), specChanged).
+		Watches(&corev1.ResourceQuota{}, handler.EnqueueRequestsFromMapFunc(r.quotaToVirtualMachines), quotaChanged).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapToVirtualMachines), builder.OnlyMetadata, dataChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToVirtualMachines), builder.OnlyMetadata, dataChanged).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4, RateLimiter: limiter}).
@@ -104,6 +109,7 @@ type scope struct {
 	existed bool
 	// access is the class-access decision; checked is set once prerequisites were read.
 	access     classaccess.Decision
+	storage    storageaccess.Decision
 	imageFound bool
 	checked    bool
 	// state is what vSphere reported this pass; nil when it was not asked or the call failed.
@@ -169,6 +175,19 @@ func (r *Reconciler) bindingToVirtualMachines(ctx context.Context, obj client.Ob
 // classToVirtualMachines re-queues the VMs of every namespace that use the class.
 func (r *Reconciler) classToVirtualMachines(ctx context.Context, obj client.Object) []reconcile.Request {
 	return r.virtualMachines(ctx, client.MatchingFields{index.VirtualMachineClassName: obj.GetName()})
+}
+
+// quotaChanged passes quotas made, deleted or given other limits; quotas have no generation, and
+// their usage changes often.
+var quotaChanged = builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	o, n := e.ObjectOld.(*corev1.ResourceQuota), e.ObjectNew.(*corev1.ResourceQuota)
+	return !equality.Semantic.DeepEqual(o.Spec.Hard, n.Spec.Hard)
+}})
+
+// quotaToVirtualMachines re-queues the VMs of the quota's namespace, which may wait for a storage
+// class it assigns.
+func (r *Reconciler) quotaToVirtualMachines(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.virtualMachines(ctx, client.InNamespace(obj.GetNamespace()))
 }
 
 // imageToVirtualMachines re-queues the VMs waiting for or made from the image.

@@ -14,6 +14,7 @@ import (
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/confirm"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
@@ -40,6 +41,11 @@ func (r *Reconciler) checkPrereqs(ctx context.Context, s *scope) (ctrl.Result, e
 		return ctrl.Result{}, err
 	}
 	s.access = d
+	// The storage class places a new VM; one that exists keeps its disks where they are whatever
+	// became of it, and only new disks take its policy.
+	if s.storage, err = storageaccess.Check(ctx, r.readers(), s.vm.Namespace, s.vm.Spec.StorageClass); err != nil {
+		return ctrl.Result{}, err
+	}
 	if !s.existed {
 		if s.imageFound, err = r.imageExists(ctx, s.vm.Spec.ImageName); err != nil {
 			return ctrl.Result{}, err
@@ -47,14 +53,14 @@ func (r *Reconciler) checkPrereqs(ctx context.Context, s *scope) (ctrl.Result, e
 	}
 	s.checked = true
 	if s.blocked() {
-		s.log.Info("waiting for prerequisites", "reason", prereqCondition(s.access, s.vm.Spec.ImageName, s.imageFound, false).Reason)
+		s.log.Info("waiting for prerequisites", "reason", prereqCondition(s.access, s.storage, s.vm.Spec.ImageName, s.imageFound, false).Reason)
 	}
-	return ctrl.Result{}, nil // the binding, class and image watches bring a waiting VM back
+	return ctrl.Result{}, nil // the binding, class, quota and image watches bring a waiting VM back
 }
 
 // blocked says whether nothing may be made in vSphere for the VM this pass.
 func (s *scope) blocked() bool {
-	return !s.existed && (!s.checked || !s.access.Usable() || !s.imageFound || (s.guestData != nil && s.guestData.missing))
+	return !s.existed && (!s.checked || !s.access.Usable() || !s.storage.Usable() || !s.imageFound || (s.guestData != nil && s.guestData.missing))
 }
 
 // recordAddresses records, before any vSphere call acts on them, each NIC's address and, the first
@@ -94,6 +100,7 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	}
 	vm := s.vm
 	spec := r.vmSpec(vm, s.access.Found)
+	spec.StoragePolicyID = s.storage.PolicyID
 	if !setGuestData(s, &spec) {
 		return ctrl.Result{}, nil // VirtualMachineMetadataReady says why; a spec edit brings it back
 	}

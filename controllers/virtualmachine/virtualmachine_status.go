@@ -10,6 +10,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
@@ -20,9 +21,11 @@ type statusInput struct {
 	Deleting, Gone bool
 	// Existed says the VM existed in vSphere when the reconcile began.
 	Existed bool
-	// Checked says the prerequisites were read this pass: Access and ImageFound hold them.
+	// Checked says the prerequisites were read this pass: Access, Storage (for a VM not made yet)
+	// and ImageFound hold them.
 	Checked    bool
 	Access     classaccess.Decision
+	Storage    storageaccess.Decision
 	ImageFound bool
 	// DeployStarted says a deploy may have reached vSphere.
 	DeployStarted bool
@@ -62,6 +65,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		Existed:       s.existed,
 		Checked:       s.checked,
 		Access:        s.access,
+		Storage:       s.storage,
 		ImageFound:    s.imageFound,
 		DeployStarted: deployStarted(vm),
 		State:         s.state,
@@ -95,7 +99,7 @@ func computeStatus(in statusInput) vmStatus {
 		out.Phase = vmopv1.Creating
 	}
 	if in.Checked {
-		out.PrereqReady = ptr(prereqCondition(in.Access, in.Image, in.ImageFound, exists))
+		out.PrereqReady = ptr(prereqCondition(in.Access, in.Storage, in.Image, in.ImageFound, exists))
 	}
 	if !in.Deleting {
 		out.MetadataReady = metadataCondition(in.Metadata, in.Namespace, in.GuestData, in.GuestIgnored, in.GuestErr, exists)
@@ -178,15 +182,19 @@ func deployingCondition(image string) vmopv1.Condition {
 
 func ptr(c vmopv1.Condition) *vmopv1.Condition { return &c }
 
-// prereqCondition states the class decision and the image check. For a VM that already exists
-// in vSphere, a lost class or binding is a Warning: the VM keeps running, unchanged.
-func prereqCondition(d classaccess.Decision, image string, imageFound, created bool) vmopv1.Condition {
+// prereqCondition states the class decision and, for a VM not made yet, the storage decision and
+// the image check. For a VM that already exists in vSphere, a lost class or binding is a
+// Warning: the VM keeps running, unchanged.
+func prereqCondition(d classaccess.Decision, storage storageaccess.Decision, image string, imageFound, created bool) vmopv1.Condition {
 	switch {
 	case !d.Usable() && created:
 		return conditions.False(vmopv1.VirtualMachinePrereqReadyCondition, d.Reason(), vmopv1.ConditionSeverityWarning,
 			"%s; the existing VM keeps running unchanged, but no new VM of this class can be made here", d.Message())
 	case !d.Usable():
 		return conditions.False(vmopv1.VirtualMachinePrereqReadyCondition, d.Reason(), vmopv1.ConditionSeverityError, "%s", d.Message())
+	case !storage.Usable() && !created:
+		return conditions.False(vmopv1.VirtualMachinePrereqReadyCondition, storage.Reason(), vmopv1.ConditionSeverityError,
+			"%s; the VM is created once it is", storage.Message())
 	case !imageFound && !created:
 		return imageMissing(image)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/confirm"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 )
 
 // Mode is how admission treats a class that is missing or not bound in the namespace.
@@ -65,7 +66,8 @@ func (m Mode) Answer(gk schema.GroupKind, name string, f Findings) (admission.Wa
 	return warnings, apierrors.NewInvalid(gk, name, refused)
 }
 
-// ClassPolicy is what an admitting webhook needs to apply the class-access rule.
+// ClassPolicy is what an admitting webhook needs to apply the access rules: classes (by Mode)
+// and storage classes (always refused, as vSphere with Tanzu has always done).
 type ClassPolicy struct {
 	// Readers are the manager's cache, with the field indexes registered, and the apiserver,
 	// which confirms every refusal.
@@ -83,6 +85,19 @@ func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, pa
 	}
 	if !d.Usable() {
 		f.Access = append(f.Access, d.FieldError(path))
+	}
+	return nil
+}
+
+// CheckStorage records in f, at path, why namespace may not use storageClass. Unlike classes,
+// storage is refused in every mode: no release ever admitted an unassigned storage class.
+func (p ClassPolicy) CheckStorage(ctx context.Context, namespace, storageClass string, path *field.Path, f *Findings) error {
+	d, err := storageaccess.Check(ctx, p.Readers, namespace, storageClass)
+	if err != nil {
+		return Unavailable("check storage class access", err)
+	}
+	if !d.Usable() {
+		f.Invalid = append(f.Invalid, d.FieldError(path))
 	}
 	return nil
 }

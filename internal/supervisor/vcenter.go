@@ -59,13 +59,16 @@ type savedNamespace struct {
 	Name    string                  `json:"name"`
 	Cluster string                  `json:"cluster"`
 	Spec    namespace.VmServiceSpec `json:"vmServiceSpec"`
+	Storage []namespace.StorageSpec `json:"storageSpecs,omitempty"`
 }
 
 // startVCenter starts the simulator on the configured port and gives it the inventory of a
 // fresh supervisor, or the one a kept supervisor saved.
 func (s *Supervisor) startVCenter(ctx context.Context) error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.VCenterPort))
-	sim, err := vcsim.StartOn(addr)
+	// Every namespace gets vSAN's default policy, which the walkthrough's manifests name, unless
+	// the admin assigns others (govc namespace.create -storage).
+	sim, err := vcsim.StartWith(vcsim.Options{Addr: addr, DefaultStoragePolicy: vcsim.VSANDefaultPolicyID})
 	if err != nil {
 		return fmt.Errorf("start the vCenter simulator on %s (pass --vcenter-port to use another port): %w", addr, err)
 	}
@@ -147,7 +150,7 @@ func (s *Supervisor) saveVCenter(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read vCenter namespace %s: %w", sum.Namespace, err)
 		}
-		state.Namespaces = append(state.Namespaces, savedNamespace{Name: sum.Namespace, Cluster: info.ClusterId, Spec: info.VmServiceSpec})
+		state.Namespaces = append(state.Namespaces, savedNamespace{Name: sum.Namespace, Cluster: info.ClusterId, Spec: info.VmServiceSpec, Storage: info.StorageSpecs})
 	}
 	data, err := json.MarshalIndent(state, "", "  ")
 	if err != nil {
@@ -180,7 +183,7 @@ func restoreVCenter(ctx context.Context, m *namespace.Manager, file string) (boo
 		}
 	}
 	for _, ns := range state.Namespaces {
-		spec := namespace.NamespacesInstanceCreateSpec{Cluster: ns.Cluster, Namespace: ns.Name, VmServiceSpec: ns.Spec}
+		spec := namespace.NamespacesInstanceCreateSpec{Cluster: ns.Cluster, Namespace: ns.Name, VmServiceSpec: ns.Spec, StorageSpecs: ns.Storage}
 		if err := m.CreateNamespace(ctx, spec); err != nil {
 			return false, fmt.Errorf("restore vCenter namespace %s: %w", ns.Name, err)
 		}

@@ -19,6 +19,8 @@ import (
 	_ "github.com/vmware/govmomi/vapi/simulator"
 	// Registers the namespace-management REST endpoints.
 	_ "github.com/vmware/govmomi/vapi/namespace/simulator"
+	// Registers storage policy based management (/pbm), with vCenter's default policies.
+	_ "github.com/vmware/govmomi/pbm/simulator"
 )
 
 // ClusterName is the compute cluster the simulator's VPX inventory calls its first cluster; it
@@ -34,12 +36,22 @@ type Simulator struct {
 // Start creates a VPX inventory (one datacenter, a cluster of hosts, a datastore) and serves it
 // on a free loopback TLS port.
 func Start() (*Simulator, error) {
-	return StartOn("")
+	return StartWith(Options{})
 }
 
-// StartOn is Start serving on addr (host:port), so the URL stays the same from one run to the
-// next, as the local supervisor's govc environment file needs; "" picks a free loopback port.
-func StartOn(addr string) (sim *Simulator, err error) {
+// Options shape a simulator beyond the defaults.
+type Options struct {
+	// Addr (host:port) keeps the URL the same from one run to the next, as the local
+	// supervisor's govc environment file needs; "" picks a free loopback port.
+	Addr string
+	// DefaultStoragePolicy is the storage policy id a namespace created without one is given,
+	// as an administrator assigning one to every namespace would; none when empty.
+	DefaultStoragePolicy string
+}
+
+// StartWith is Start shaped by o.
+func StartWith(o Options) (sim *Simulator, err error) {
+	addr := o.Addr
 	model := simulator.VPX()
 	if err := model.Create(); err != nil {
 		return nil, fmt.Errorf("create vcsim inventory: %w", err)
@@ -56,7 +68,9 @@ func StartOn(addr string) (sim *Simulator, err error) {
 			sim, err = nil, fmt.Errorf("start vcsim on %s: %v", addr, r)
 		}
 	}()
-	return &Simulator{model: model, server: model.Service.NewServer()}, nil
+	server := model.Service.NewServer()
+	serveNamespaceStorage(model.Service.ServeMux, o.DefaultStoragePolicy)
+	return &Simulator{model: model, server: server}, nil
 }
 
 // URL is the SDK endpoint, with the simulator's credentials in its user info.

@@ -35,7 +35,9 @@ const diskFilePrefix = "vmservice-"
 // syncDisks makes the VM's volume disks what want says, in one reconfigure: it adds missing
 // disks (and a paravirtual SCSI controller when the VM has none), grows smaller ones and removes
 // those no volume names any more. It returns the volume disks as they then are, by name.
-func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, m *mo.VirtualMachine, want []Disk) ([]DiskState, error) {
+// New disks go in the VM's directory, on the datastore its storage policy placed it on, and carry
+// that policy.
+func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, m *mo.VirtualMachine, want []Disk, policyID string) ([]DiskState, error) {
 	devices, dir, err := devicesOf(m)
 	if err != nil {
 		return nil, err
@@ -64,7 +66,7 @@ func syncDisks(ctx context.Context, c *clients, vm *object.VirtualMachine, m *mo
 		disk.CapacityInKB = kb
 		devices = append(devices, disk)
 		changes = append(changes, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd,
-			FileOperation: types.VirtualDeviceConfigSpecFileOperationCreate, Device: disk})
+			FileOperation: types.VirtualDeviceConfigSpecFileOperationCreate, Device: disk, Profile: policyProfile(policyID)})
 	}
 	for name, disk := range have {
 		if !wanted[name] {

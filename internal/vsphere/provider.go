@@ -36,6 +36,9 @@ type VMSpec struct {
 	Image string
 	// Sizing is the class's hardware and reservations; see SizingFromClass.
 	Sizing Sizing
+	// StoragePolicyID is the vSphere storage policy of the VM's storage class: the VM and its
+	// disks are placed on a datastore the policy accepts. Empty uses the configured datastore.
+	StoragePolicyID string
 	// PowerState is the desired power state.
 	PowerState vmopv1.VirtualMachinePowerState
 	// Network, when set, gives the VM's first NIC a static address through guest

@@ -104,7 +104,7 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			}
 		}
 		if spec.Disks != nil {
-			if disks, err = syncDisks(ctx, c, vm, m, spec.Disks); err != nil {
+			if disks, err = syncDisks(ctx, c, vm, m, spec.Disks, spec.StoragePolicyID); err != nil {
 				return VMState{}, err
 			}
 		}
@@ -187,7 +187,14 @@ func (p *GovmomiProvider) deploy(ctx context.Context, inv *inventory, spec VMSpe
 			FolderID:       folder.Reference().Value,
 		},
 	}
-	if p.cfg.Datastore != "" {
+	switch {
+	case spec.StoragePolicyID != "":
+		ds, err := p.policyDatastore(ctx, inv, spec.StoragePolicyID)
+		if err != nil {
+			return nil, err
+		}
+		d.DefaultDatastoreID, d.StorageProfileID = ds.Value, spec.StoragePolicyID
+	case p.cfg.Datastore != "":
 		ds, err := inv.finder.Datastore(ctx, p.cfg.Datastore)
 		if err != nil {
 			return nil, fmt.Errorf("find datastore %q: %w", p.cfg.Datastore, err)

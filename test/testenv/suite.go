@@ -7,9 +7,15 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vm-service/vm-service/internal/manager"
+	"github.com/vm-service/vm-service/internal/storageaccess"
+	"github.com/vm-service/vm-service/internal/vcsim"
 )
 
 // ForSuite starts a control plane for a Ginkgo suite (call it in BeforeSuite) and stops it when
@@ -39,12 +45,49 @@ func (e *Env) ManagerForSuite(opts manager.Options) (stop func()) {
 	return stop
 }
 
-// NewNamespace creates a namespace with a generated name starting with prefix, for one spec.
+// StorageClass is the storage class every namespace NewNamespace makes may use, as vCenter shows
+// vSAN's default policy assigned to a namespace.
+const StorageClass = "vsan-default-storage-policy"
+
+// NewNamespace creates a namespace with a generated name starting with prefix, for one spec,
+// with StorageClass assigned to it.
 func (e *Env) NewNamespace(prefix string) string {
+	GinkgoHelper()
+	ns := e.NewNamespaceWithoutStorage(prefix)
+	ctx := context.Background()
+	sc := &storagev1.StorageClass{
+		ObjectMeta:  metav1.ObjectMeta{Name: StorageClass},
+		Provisioner: "csi.vsphere.vmware.com",
+		Parameters:  map[string]string{storageaccess.PolicyIDParameter: vcsim.VSANDefaultPolicyID},
+	}
+	if err := e.Client.Create(ctx, sc); !apierrors.IsAlreadyExists(err) {
+		Expect(err).NotTo(HaveOccurred())
+	}
+	AssignStorage(e.Client, ns, StorageClass)
+	return ns
+}
+
+// NewNamespaceWithoutStorage creates a namespace, as NewNamespace does, with no storage class
+// assigned.
+func (e *Env) NewNamespaceWithoutStorage(prefix string) string {
 	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
 	Expect(e.Client.Create(context.Background(), ns)).To(Succeed())
 	return ns.Name
+}
+
+// AssignStorage gives namespace a ResourceQuota that assigns it the storage classes, as vCenter
+// does when a storage policy is assigned to a namespace.
+func AssignStorage(c client.Client, namespace string, storageClasses ...string) {
+	GinkgoHelper()
+	hard := corev1.ResourceList{}
+	for _, sc := range storageClasses {
+		hard[storageaccess.QuotaResource(sc)] = resource.MustParse("1Ti")
+	}
+	Expect(c.Create(context.Background(), &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, GenerateName: "storage-"},
+		Spec:       corev1.ResourceQuotaSpec{Hard: hard},
+	})).To(Succeed())
 }
 
 // FreePort returns a loopback port nothing listens on right now.

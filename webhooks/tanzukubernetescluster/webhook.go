@@ -83,8 +83,14 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 	}
 	for _, p := range pools {
 		path := topologyPath.Child(p.name)
-		if p.pool.StorageClass == "" {
+		switch {
+		case p.pool.StorageClass == "":
 			f.Invalid = append(f.Invalid, field.Required(path.Child("storageClass"), "name the storage class for the nodes' disks"))
+		case p.was == nil || p.was.StorageClass != p.pool.StorageClass || p.pool.Count > p.was.Count:
+			// Like a class, a storage class is checked when it would place new disks.
+			if err := v.CheckStorage(ctx, tkc.Namespace, p.pool.StorageClass, path.Child("storageClass"), &f); err != nil {
+				return nil, err
+			}
 		}
 		if p.pool.Class == "" {
 			f.Invalid = append(f.Invalid, field.Required(path.Child("class"), "name a VirtualMachineClass bound in this namespace"))

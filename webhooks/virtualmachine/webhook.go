@@ -29,11 +29,15 @@ func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
 
 var specPath = field.NewPath("spec")
 
-// ValidateCreate refuses a class that does not exist or is not bound in the namespace, malformed
+// ValidateCreate refuses a class that does not exist or is not bound in the namespace, a storage
+// class not assigned to it, malformed
 // guest data and fields this release does not act on.
 func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
 	f := enforcement.Findings{Invalid: specErrors(nil, vm)}
 	if err := v.checkClass(ctx, vm, &f); err != nil {
+		return nil, err
+	}
+	if err := v.checkStorage(ctx, vm, &f); err != nil {
 		return nil, err
 	}
 	return v.Mode.Answer(vmopv1.GroupVersion.WithKind("VirtualMachine").GroupKind(), vm.Name, f)
@@ -65,12 +69,21 @@ func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualM
 			return nil, err
 		}
 	}
+	if old.Spec.StorageClass != vm.Spec.StorageClass && !exists {
+		if err := v.checkStorage(ctx, vm, &f); err != nil {
+			return nil, err
+		}
+	}
 	return v.Mode.Answer(vmopv1.GroupVersion.WithKind("VirtualMachine").GroupKind(), vm.Name, f)
 }
 
 // ValidateDelete admits every delete.
 func (v *Validator) ValidateDelete(context.Context, *vmopv1.VirtualMachine) (admission.Warnings, error) {
 	return nil, nil
+}
+
+func (v *Validator) checkStorage(ctx context.Context, vm *vmopv1.VirtualMachine, f *enforcement.Findings) error {
+	return v.CheckStorage(ctx, vm.Namespace, vm.Spec.StorageClass, specPath.Child("storageClass"), f)
 }
 
 func (v *Validator) checkClass(ctx context.Context, vm *vmopv1.VirtualMachine, f *enforcement.Findings) error {

@@ -7,7 +7,7 @@ package v1alpha1
 // VirtualMachine conditions.
 const (
 	// VirtualMachinePrereqReadyCondition says whether the VM's class exists, is bound in the VM's
-	// namespace, and its image exists.
+	// namespace, its image exists, and its storage class is assigned to the namespace.
 	VirtualMachinePrereqReadyCondition ConditionType = "VirtualMachinePrereqReady"
 	// VirtualMachineProvisionedCondition says whether the VM exists in vSphere as the spec says.
 	VirtualMachineProvisionedCondition ConditionType = "VirtualMachineProvisioned"
@@ -32,6 +32,9 @@ const (
 	// VirtualMachineImageNotFoundReason (VirtualMachinePrereqReady False): no VirtualMachineImage
 	// (or content library item) has the VM's imageName.
 	VirtualMachineImageNotFoundReason = "VirtualMachineImageNotFound"
+	// StorageClassNotFoundReason (VirtualMachinePrereqReady False): the VM's storageClass is not
+	// assigned to its namespace, or its StorageClass does not exist.
+	StorageClassNotFoundReason = "StorageClassNotFound"
 
 	// WaitingForPrereqsReason (VirtualMachineProvisioned False): nothing is made in vSphere until
 	// the prerequisites hold.

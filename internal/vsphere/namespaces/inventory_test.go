@@ -16,7 +16,7 @@ var _ = Describe("Reading vCenter's namespace-management API", func() {
 			namespaces: []namespace.NamespacesInstanceSummary{{Namespace: "a"}, {Namespace: "b"}},
 			failGet:    "b",
 		}
-		inv, err := readInventory(context.Background(), api)
+		inv, err := readInventory(context.Background(), api, nil)
 		Expect(err).To(MatchError(ContainSubstring("get vCenter namespace b")))
 		Expect(inv).To(BeNil())
 	})

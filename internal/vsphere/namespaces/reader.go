@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/vmware/govmomi/vapi/namespace"
-	"github.com/vmware/govmomi/vapi/rest"
 )
 
 // Reader reads vCenter's namespace-management API in full through one REST session that it
@@ -25,9 +24,9 @@ func NewReader(connect ConnectionFunc) *Reader {
 // credentials, for logs; it is set on error too, unless the connection itself was unavailable.
 // When vCenter has dropped the session, Read logs in again and retries once.
 func (r *Reader) Read(ctx context.Context) (inv *Inventory, host string, err error) {
-	conn, err := r.session.do(ctx, func(rc *rest.Client) error {
+	conn, err := r.session.do(ctx, func(c *clients) error {
 		var err error
-		inv, err = readInventory(ctx, namespace.NewManager(rc))
+		inv, err = readInventory(ctx, namespace.NewManager(c.rest), pbmPolicies{vim: c.vim})
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	govsession "github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -19,11 +20,13 @@ type session struct {
 	connect ConnectionFunc
 	conn    Connection
 	rc      *rest.Client
+	// vc is the SOAP session of the same login, for storage policies (PBM has no REST API).
+	vc *vim25.Client
 }
 
 // client returns a logged-in REST client for the current connection, logging in again when the
 // connection changed or there is no session yet.
-func (s *session) client(ctx context.Context) (*rest.Client, Connection, error) {
+func (s *session) client(ctx context.Context) (*clients, Connection, error) {
 	conn, err := s.connect(ctx)
 	if err != nil {
 		return nil, Connection{}, fmt.Errorf("get vCenter connection: %w", err)
@@ -32,33 +35,39 @@ func (s *session) client(ctx context.Context) (*rest.Client, Connection, error) 
 		return nil, conn, err
 	}
 	if s.rc != nil && s.conn.sameAs(conn) {
-		return s.rc, conn, nil
+		return &clients{rest: s.rc, vim: s.vc}, conn, nil
 	}
 	s.close(ctx)
-	rc, err := login(ctx, conn)
+	c, err := login(ctx, conn)
 	if err != nil {
 		return nil, conn, err
 	}
-	s.conn, s.rc = conn, rc
-	return rc, conn, nil
+	s.conn, s.rc, s.vc = conn, c.rest, c.vim
+	return c, conn, nil
+}
+
+// clients are one login's REST and SOAP clients.
+type clients struct {
+	rest *rest.Client
+	vim  *vim25.Client
 }
 
 // do runs read with a logged-in client. When vCenter answers 401 (the session expired or
 // vCenter restarted), it logs in again and retries once.
-func (s *session) do(ctx context.Context, read func(*rest.Client) error) (Connection, error) {
-	rc, conn, err := s.client(ctx)
+func (s *session) do(ctx context.Context, read func(*clients) error) (Connection, error) {
+	c, conn, err := s.client(ctx)
 	if err != nil {
 		return conn, err
 	}
-	err = read(rc)
+	err = read(c)
 	if !isUnauthorized(err) {
 		return conn, err
 	}
 	s.rc = nil // the session is gone on the server; do not log it out
-	if rc, conn, err = s.client(ctx); err != nil {
+	if c, conn, err = s.client(ctx); err != nil {
 		return conn, fmt.Errorf("log in again after session loss: %w", err)
 	}
-	return conn, read(rc)
+	return conn, read(c)
 }
 
 // close logs the session out, best effort, and forgets it.
@@ -69,22 +78,30 @@ func (s *session) close(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = s.rc.Logout(ctx)
-	s.rc = nil
+	if s.vc != nil {
+		_ = govsession.NewManager(s.vc).Logout(ctx)
+	}
+	s.rc, s.vc = nil, nil
 }
 
-// login opens a REST session. The URL given to govmomi carries no user info, so no error text
-// can contain the password.
-func login(ctx context.Context, conn Connection) (*rest.Client, error) {
+// login opens a REST session and a SOAP one. The URL given to govmomi carries no user info, so
+// no error text can contain the password.
+func login(ctx context.Context, conn Connection) (*clients, error) {
 	sc := soap.NewClient(withoutUser(conn.URL), conn.Insecure)
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to vCenter %s: %w", conn.Host(), err)
 	}
+	user := url.UserPassword(conn.Username, conn.Password)
 	rc := rest.NewClient(vc)
-	if err := rc.Login(ctx, url.UserPassword(conn.Username, conn.Password)); err != nil {
+	if err := rc.Login(ctx, user); err != nil {
 		return nil, fmt.Errorf("log in to vCenter %s REST API: %w", conn.Host(), err)
 	}
-	return rc, nil
+	if err := govsession.NewManager(vc).Login(ctx, user); err != nil {
+		_ = rc.Logout(ctx)
+		return nil, fmt.Errorf("log in to vCenter %s: %w", conn.Host(), err)
+	}
+	return &clients{rest: rc, vim: vc}, nil
 }
 
 // isUnauthorized reports whether err, or an error it wraps, is a REST 401.
