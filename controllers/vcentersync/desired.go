@@ -43,7 +43,7 @@ type desiredState struct {
 // every class assigned to at least one namespace, and one binding per assignment.
 func desiredFrom(inv *namespaces.Inventory) desiredState {
 	want := desiredState{
-		classes:  map[string]*vmopv1.VirtualMachineClass{},
+		classes:        map[string]*vmopv1.VirtualMachineClass{},
 		bindings:       map[types.NamespacedName]*vmopv1.VirtualMachineClassBinding{},
 		storageClasses: map[string]*storagev1.StorageClass{},
 		quotas:         map[string]*corev1.ResourceQuota{},

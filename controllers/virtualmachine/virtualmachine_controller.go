@@ -29,12 +29,12 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
-	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/ippool"
 	"github.com/vm-service/vm-service/internal/patch"
 	"github.com/vm-service/vm-service/internal/steps"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 

@@ -9,6 +9,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -49,6 +50,14 @@ var _ = Describe("computeStatus", func() {
 			statusInput{Checked: true, Access: notBound, ImageFound: true},
 			want{phase: vmopv1.Creating, prereq: "False VirtualMachineClassBindingNotFound", prereqSeverity: vmopv1.ConditionSeverityError,
 				provisioned: "False WaitingForPrereqs", ready: "False NotProvisioned"}),
+		Entry("a new VM whose storage class is not assigned to its namespace waits, with an Error",
+			statusInput{Checked: true, Access: usable, ImageFound: true, Storage: storageaccess.Decision{StorageClass: "gold", Refused: true}},
+			want{phase: vmopv1.Creating, prereq: "False StorageClassNotFound", prereqSeverity: vmopv1.ConditionSeverityError,
+				provisioned: "False WaitingForPrereqs", ready: "False NotProvisioned"}),
+		Entry("a VM that exists keeps running when its storage class is no longer assigned",
+			statusInput{Existed: true, Checked: true, Access: usable, ImageFound: true, State: on, Applied: applied, Class: class,
+				Storage: storageaccess.Decision{StorageClass: "gold", Refused: true}},
+			want{phase: vmopv1.Created, prereq: "True ", provisioned: "True ", ready: "True "}),
 		Entry("a new VM whose image is missing waits",
 			statusInput{Checked: true, Access: usable},
 			want{phase: vmopv1.Creating, prereq: "False VirtualMachineImageNotFound", provisioned: "False WaitingForPrereqs", ready: "False NotProvisioned"}),

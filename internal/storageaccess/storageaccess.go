@@ -45,15 +45,16 @@ type Decision struct {
 	PolicyID string
 	// missing says the class is assigned but no StorageClass of that name exists.
 	missing bool
-	refused bool
+	// Refused says the namespace may not use the storage class.
+	Refused bool
 }
 
 // Usable says whether the namespace may use the storage class.
-func (d Decision) Usable() bool { return !d.refused }
+func (d Decision) Usable() bool { return !d.Refused }
 
 // Reason is the condition reason of a refusal; empty when usable.
 func (d Decision) Reason() string {
-	if !d.refused {
+	if !d.Refused {
 		return ""
 	}
 	return vmopv1.StorageClassNotFoundReason
@@ -61,7 +62,7 @@ func (d Decision) Reason() string {
 
 // Message explains a refusal and says what to do; empty when usable.
 func (d Decision) Message() string {
-	if !d.refused {
+	if !d.Refused {
 		return ""
 	}
 	assigned := "none"
@@ -88,12 +89,12 @@ func Check(ctx context.Context, rs confirm.Readers, namespace, storageClass stri
 	}
 	return confirm.Refusal(ctx, rs, func(r client.Reader) (Decision, bool, error) {
 		d, err := check(ctx, r, namespace, storageClass)
-		return d, d.refused, err
+		return d, d.Refused, err
 	})
 }
 
 func check(ctx context.Context, r client.Reader, namespace, storageClass string) (Decision, error) {
-	d := Decision{Namespace: namespace, StorageClass: storageClass, refused: true}
+	d := Decision{Namespace: namespace, StorageClass: storageClass, Refused: true}
 	if namespace == "" {
 		return d, nil // no namespace, no quota, no storage
 	}
@@ -114,7 +115,7 @@ func check(ctx context.Context, r client.Reader, namespace, storageClass string)
 	case err != nil:
 		return d, fmt.Errorf("read StorageClass %q: %w", storageClass, err)
 	}
-	d.PolicyID, d.refused = sc.Parameters[PolicyIDParameter], false
+	d.PolicyID, d.Refused = sc.Parameters[PolicyIDParameter], false
 	return d, nil
 }
 

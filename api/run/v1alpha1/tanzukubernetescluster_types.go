@@ -33,7 +33,8 @@ type TopologySettings struct {
 	// +kubebuilder:validation:MinLength=1
 	Class string `json:"class"`
 
-	// StorageClass names the storage class for the nodes' disks.
+	// StorageClass names the storage class for the nodes' disks; it must be assigned to the
+	// cluster's namespace.
 	// +kubebuilder:validation:MinLength=1
 	StorageClass string `json:"storageClass"`
 

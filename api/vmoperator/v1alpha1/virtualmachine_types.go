@@ -263,8 +263,10 @@ type VirtualMachineSpec struct {
 	// +optional
 	VmMetadata *VirtualMachineMetadata `json:"vmMetadata,omitempty"`
 
-	// StorageClass names the storage class whose policy places the VM's disks. Stored and fixed
-	// once the VM exists; this release places disks on the manager's configured datastore.
+	// StorageClass names the storage class whose vSphere storage policy places the VM and its
+	// disks: a datastore the policy accepts is picked when the VM is made. It must be assigned to
+	// the VM's namespace (kubectl describe resourcequota lists them); empty takes the manager's
+	// datastore. Fixed once the VM exists.
 	// +optional
 	StorageClass string `json:"storageClass,omitempty"`
 
