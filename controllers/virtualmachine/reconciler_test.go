@@ -56,12 +56,13 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		Expect(prereq.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
 	})
 
-	It("confirms with the apiserver what its cache lacks before reporting a class, binding or image missing", func() {
+	It("confirms with the apiserver what its cache lacks before reporting a class, binding, storage class or image missing", func() {
 		vm := objects.VM("ns", "fresh", "best-effort-small", "ubuntu")
 		vm.Finalizers = []string{virtualmachine.Finalizer}
-		cache := fakeclient.New(vm) // has seen the VM, not yet its class, binding or image
+		cache := fakeclient.New(vm) // has seen the VM, not yet its class, binding, storage or image
 		live := fakeclient.New(objects.BestEffortClass("best-effort-small", 2, "4Gi"),
-			objects.Binding("ns", "best-effort-small", "best-effort-small"), objects.Image("ubuntu"))
+			objects.Binding("ns", "best-effort-small", "best-effort-small"), objects.Image("ubuntu"),
+			objects.StorageClass(vm.Spec.StorageClass, "policy-1"), objects.StorageQuota("ns", vm.Spec.StorageClass))
 		recorder := record.NewFakeRecorder(10)
 		r := &virtualmachine.Reconciler{Client: cache, Live: live, Provider: &recordingProvider{}, Recorder: recorder}
 

@@ -2,11 +2,14 @@
 package objects
 
 import (
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/storageaccess"
 )
 
 // GuaranteedClass is a class that reserves all of its hardware.
@@ -77,6 +80,27 @@ func Release(version, kubernetesVersion, image string) *runv1.TanzuKubernetesRel
 			KubernetesVersion: kubernetesVersion,
 			NodeImageName:     image,
 		},
+	}
+}
+
+// StorageClass is the StorageClass of a vSphere storage policy.
+func StorageClass(name, policyID string) *storagev1.StorageClass {
+	return &storagev1.StorageClass{
+		ObjectMeta:  metav1.ObjectMeta{Name: name},
+		Provisioner: "csi.vsphere.vmware.com",
+		Parameters:  map[string]string{storageaccess.PolicyIDParameter: policyID},
+	}
+}
+
+// StorageQuota assigns storageClasses to namespace, as vCenter's storage quota does.
+func StorageQuota(namespace string, storageClasses ...string) *corev1.ResourceQuota {
+	hard := corev1.ResourceList{}
+	for _, sc := range storageClasses {
+		hard[storageaccess.QuotaResource(sc)] = resource.MustParse("1Ti")
+	}
+	return &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: storageaccess.QuotaName(namespace)},
+		Spec:       corev1.ResourceQuotaSpec{Hard: hard},
 	}
 }
 

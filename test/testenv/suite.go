@@ -7,15 +7,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vm-service/vm-service/internal/manager"
-	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vcsim"
+	"github.com/vm-service/vm-service/test/objects"
 )
 
 // ForSuite starts a control plane for a Ginkgo suite (call it in BeforeSuite) and stops it when
@@ -54,13 +52,7 @@ const StorageClass = "vsan-default-storage-policy"
 func (e *Env) NewNamespace(prefix string) string {
 	GinkgoHelper()
 	ns := e.NewNamespaceWithoutStorage(prefix)
-	ctx := context.Background()
-	sc := &storagev1.StorageClass{
-		ObjectMeta:  metav1.ObjectMeta{Name: StorageClass},
-		Provisioner: "csi.vsphere.vmware.com",
-		Parameters:  map[string]string{storageaccess.PolicyIDParameter: vcsim.VSANDefaultPolicyID},
-	}
-	if err := e.Client.Create(ctx, sc); !apierrors.IsAlreadyExists(err) {
+	if err := e.Client.Create(context.Background(), objects.StorageClass(StorageClass, vcsim.VSANDefaultPolicyID)); !apierrors.IsAlreadyExists(err) {
 		Expect(err).NotTo(HaveOccurred())
 	}
 	AssignStorage(e.Client, ns, StorageClass)
@@ -80,16 +72,10 @@ func (e *Env) NewNamespaceWithoutStorage(prefix string) string {
 // does when a storage policy is assigned to a namespace.
 func AssignStorage(c client.Client, namespace string, storageClasses ...string) {
 	GinkgoHelper()
-	hard := corev1.ResourceList{}
-	for _, sc := range storageClasses {
-		hard[storageaccess.QuotaResource(sc)] = resource.MustParse("1Ti")
-	}
-	Expect(c.Create(context.Background(), &corev1.ResourceQuota{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, GenerateName: "storage-"},
-		Spec:       corev1.ResourceQuotaSpec{Hard: hard},
-	})).To(Succeed())
+	q := objects.StorageQuota(namespace, storageClasses...)
+	q.Name, q.GenerateName = "", "storage-"
+	Expect(c.Create(context.Background(), q)).To(Succeed())
 }
-
 // FreePort returns a loopback port nothing listens on right now.
 func FreePort() int {
 	GinkgoHelper()
