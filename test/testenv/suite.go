@@ -76,6 +76,7 @@ func AssignStorage(c client.Client, namespace string, storageClasses ...string) 
 	q.Name, q.GenerateName = "", "storage-"
 	Expect(c.Create(context.Background(), q)).To(Succeed())
 }
+
 // FreePort returns a loopback port nothing listens on right now.
 func FreePort() int {
 	GinkgoHelper()
