@@ -44,6 +44,15 @@ func Images() []vcsim.ImageSpec {
 		Name:        "ubuntu-20-1633387172196",
 		Description: "Ubuntu 20.04 for VirtualMachines",
 		OSType:      "ubuntu64Guest",
+		// The vApp properties Ubuntu's cloud images declare, which OvfEnv guest data sets.
+		Properties: []vcsim.Property{
+			{Key: "instance-id", Default: "id-ovf"},
+			{Key: "hostname", Default: "ubuntuguest"},
+			{Key: "seedfrom"},
+			{Key: "public-keys"},
+			{Key: "user-data"},
+			{Key: "password"},
+		},
 	})
 }
 

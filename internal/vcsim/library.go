@@ -31,6 +31,19 @@ type ImageSpec struct {
 	// CPUs and MemoryMiB size the VM the image deploys as; 2 and 2048 when zero.
 	CPUs      int32
 	MemoryMiB int64
+	// Properties are the OVF vApp properties the image declares in its ProductSection, which a
+	// VM deployed from it carries in config.vAppConfig.
+	Properties []Property
+}
+
+// Property is one string vApp property an image declares.
+type Property struct {
+	// Key is the property's ovf:key, its id in vSphere.
+	Key string
+	// Default is the value the guest sees while the VM sets none.
+	Default string
+	// Fixed properties are not user-configurable: only the image decides their value.
+	Fixed bool
 }
 
 // ovfTemplate is the smallest descriptor the simulator's OVF manager (and a real vCenter)
@@ -52,6 +65,9 @@ var ovfTemplate = template.Must(template.New("ovf").Funcs(template.FuncMap{"xml"
       <Vendor>{{xml .Vendor}}</Vendor>
       <Version>{{xml .Version}}</Version>
       <FullVersion>{{xml .FullVersion}}</FullVersion>
+{{- range .Properties}}
+      <Property ovf:key="{{xml .Key}}" ovf:type="string" ovf:userConfigurable="{{not .Fixed}}" ovf:value="{{xml .Default}}"/>
+{{- end}}
     </ProductSection>
     <OperatingSystemSection ovf:id="100" vmw:osType="{{xml .OSType}}">
       <Info>The guest operating system</Info>

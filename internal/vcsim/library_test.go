@@ -22,7 +22,8 @@ var _ = Describe("Seeding a content library", func() {
 	})
 
 	It("creates the library once and one OVF item per image, and the items deploy", func(ctx SpecContext) {
-		photon := vcsim.ImageSpec{Name: "photon-4", OSType: "vmwarePhoton64Guest", CPUs: 1, MemoryMiB: 512}
+		photon := vcsim.ImageSpec{Name: "photon-4", OSType: "vmwarePhoton64Guest", CPUs: 1, MemoryMiB: 512,
+			Properties: []vcsim.Property{{Key: "hostname", Default: "photon"}, {Key: "build", Default: "42", Fixed: true}}}
 		Expect(sim.SeedLibrary(ctx, "images", photon, vcsim.ImageSpec{Name: "ubuntu-20"})).To(Succeed())
 		// Seeding again, as a restarted supervisor does, changes nothing.
 		Expect(sim.SeedLibrary(ctx, "images", photon)).To(Succeed())
@@ -66,5 +67,10 @@ var _ = Describe("Seeding a content library", func() {
 		Expect(vm.Config.GuestId).To(Equal("vmwarePhoton64Guest"))
 		Expect(vm.Config.Hardware.NumCPU).To(BeEquivalentTo(1))
 		Expect(vm.Config.Hardware.MemoryMB).To(BeEquivalentTo(512))
+		Expect(vm.Config.VAppConfig).NotTo(BeNil(), "the deploy carries the OVF's vApp properties, as a real vCenter does")
+		Expect(vm.Config.VAppConfig.GetVmConfigInfo().Property).To(ConsistOf(
+			And(HaveField("Id", "hostname"), HaveField("DefaultValue", "photon"), HaveField("UserConfigurable", HaveValue(BeTrue()))),
+			And(HaveField("Id", "build"), HaveField("DefaultValue", "42"), HaveField("UserConfigurable", HaveValue(BeFalse()))),
+		))
 	})
 })
