@@ -83,35 +83,35 @@ func dataOf(obj client.Object) map[string]string {
 	return data
 }
 
-// guestExtraConfig is the ExtraConfig the VM's guest data asks for, for NICs as the guest will
-// see them: nil when there is nothing to apply (no source, or it is missing and the VM keeps what
-// it had), with the keys left out.
-func guestExtraConfig(vm *vmopv1.VirtualMachine, gd *guestData, nics []guestdata.NIC) (guestdata.Result, error) {
+// guestResult is what the VM's guest data sets, for NICs as the guest will see them: nothing
+// (nil maps) when there is nothing to apply (no source read, or it is missing and the VM keeps
+// what it had), with the keys left out.
+func guestResult(vm *vmopv1.VirtualMachine, gd *guestData, nics []guestdata.NIC) (guestdata.Result, error) {
 	if vm.Spec.VmMetadata == nil {
-		return guestdata.Result{ExtraConfig: map[string]string{}}, nil // removes what was set before
+		return guestdata.None(), nil // removes what was set before
 	}
 	if gd == nil || gd.missing {
 		return guestdata.Result{}, nil
 	}
-	return guestdata.ExtraConfig(guestdata.Input{Transport: vm.Spec.VmMetadata.Transport, Data: gd.data,
+	return guestdata.Compute(guestdata.Input{Transport: vm.Spec.VmMetadata.Transport, Data: gd.data,
 		InstanceID: string(vm.UID), HostName: vsphere.HostName(vm.Name), NICs: nics})
 }
 
 // setGuestData checks the VM's guest data, recording what it leaves out or why it cannot be
-// applied, and gives the provider what computes its keys once the VM's NICs exist. It says
-// whether the VM may be deployed: a new VM with guest data that cannot be applied is not; an
-// existing one keeps the guest data it has.
+// applied, and gives the provider what computes it once the VM's NICs exist. It says whether the
+// VM may be deployed: a new VM with guest data that cannot be applied is not; an existing one
+// keeps the guest data it has.
 func setGuestData(s *scope, spec *vsphere.VMSpec) bool {
 	vm, ips := s.vm, spec.StaticIPs()
-	checked, err := guestExtraConfig(vm, s.guestData, guestNICs(nil, ips))
+	checked, err := guestResult(vm, s.guestData, guestNICs(nil, ips))
 	s.guestIgnored, s.guestErr = checked.Ignored, err
 	if err != nil || checked.ExtraConfig == nil {
 		return err == nil || s.existed
 	}
 	gd := s.guestData
-	spec.GuestData = func(nics []vsphere.NICState) (map[string]string, error) {
-		r, err := guestExtraConfig(vm, gd, guestNICs(nics, ips))
-		return r.ExtraConfig, err
+	spec.GuestData = func(nics []vsphere.NICState) (vsphere.GuestData, error) {
+		r, err := guestResult(vm, gd, guestNICs(nics, ips))
+		return vsphere.GuestData{ExtraConfig: r.ExtraConfig, VAppProperties: r.VAppProperties}, err
 	}
 	return true
 }

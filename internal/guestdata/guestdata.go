@@ -1,13 +1,14 @@
 // Package guestdata turns a VirtualMachine's guest data (the data of a ConfigMap or Secret and a
-// transport) into the vSphere ExtraConfig keys the guest reads: plain guestinfo keys, or the
-// user data and metadata of cloud-init's VMware datasource. It decides only what the keys are;
-// the vSphere provider applies them.
+// transport) into what vSphere hands the guest: ExtraConfig keys (plain guestinfo keys, or the
+// user data and metadata of cloud-init's VMware datasource) or the values of the image's OVF vApp
+// properties. It decides only what they are; the vSphere provider applies them.
 package guestdata
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"strings"
@@ -52,22 +53,44 @@ type Network struct {
 	DNSServers                []string
 }
 
-// Result is the ExtraConfig keys to set, and the data keys left out with why.
+// Result is what the guest data sets in vSphere, and the data keys left out with why.
 type Result struct {
+	// ExtraConfig is every ExtraConfig key the guest data sets; keys set before and missing
+	// now are removed.
 	ExtraConfig map[string]string
+	// VAppProperties are the values of the VM's user-configurable vApp properties, by property
+	// id; a property not listed has no value, so the guest sees the default its OVF declares.
+	// Only OvfEnv lists any. Whether the image declares a key is known only to vSphere, so keys
+	// it does not declare are found by the provider, not here.
+	VAppProperties map[string]string
 	// Ignored names, sorted, the data keys that were not applied.
 	Ignored []string
 }
 
-// ExtraConfig computes the ExtraConfig keys for in.
-func ExtraConfig(in Input) (Result, error) {
+// Compute decides what in's transport sets from its data.
+func Compute(in Input) (Result, error) {
 	switch in.Transport {
 	case vmopv1.VirtualMachineMetadataExtraConfigTransport, "":
 		return extraConfig(in.Data), nil
 	case vmopv1.VirtualMachineMetadataCloudInitTransport:
 		return cloudInit(in)
+	case vmopv1.VirtualMachineMetadataOvfEnvTransport:
+		return ovfEnv(in.Data), nil
 	}
-	return Result{}, fmt.Errorf("transport %q does not set ExtraConfig", in.Transport)
+	return Result{}, fmt.Errorf("unknown transport %q", in.Transport)
+}
+
+// None is the guest data of a VM without any: it removes what guest data set before.
+func None() Result {
+	return Result{ExtraConfig: map[string]string{}, VAppProperties: map[string]string{}}
+}
+
+// ovfEnv sets each key of the data as the value of the vApp property with that id, and no
+// ExtraConfig key.
+func ovfEnv(data map[string]string) Result {
+	r := None()
+	maps.Copy(r.VAppProperties, data)
+	return r
 }
 
 // ManagedKeysKey is the ExtraConfig key where the product lists the keys it set from guest data;
@@ -76,7 +99,7 @@ const ManagedKeysKey = "guestinfo.vmservice.keys"
 
 // extraConfig passes guestinfo keys through and leaves out every other key.
 func extraConfig(data map[string]string) Result {
-	r := Result{ExtraConfig: map[string]string{}}
+	r := None()
 	for k, v := range data {
 		if strings.HasPrefix(k, GuestInfoPrefix) && len(k) > len(GuestInfoPrefix) && k != ManagedKeysKey {
 			r.ExtraConfig[k] = v
@@ -91,7 +114,7 @@ func extraConfig(data map[string]string) Result {
 // cloudInit sets guestinfo.userdata and guestinfo.metadata, base64 with their .encoding keys, as
 // cloud-init's VMware datasource reads them.
 func cloudInit(in Input) (Result, error) {
-	r := Result{ExtraConfig: map[string]string{}}
+	r := None()
 	userData, hasUserData := in.Data[UserDataKey]
 	if !hasUserData {
 		if keys := sshKeys(in.Data[SSHPublicKeysKey]); len(keys) > 0 {

@@ -49,14 +49,25 @@ type VMSpec struct {
 	// edited in place, keeping its MAC). Static addresses reach the guest through customization
 	// when the VM is made only. Nil keeps the NICs the VM has.
 	NICs []NIC
-	// GuestData, when not nil, gives the guest data keys the VM must carry (see
-	// internal/guestdata) from its NICs as vSphere made them (the guest matches its network
-	// configuration by MAC address). They are applied before its first power on and kept in step
-	// afterwards: keys set before from guest data and missing now are removed. Nil leaves them.
-	GuestData func([]NICState) (map[string]string, error)
+	// GuestData, when not nil, gives what the VM's guest data sets (see internal/guestdata) from
+	// its NICs as vSphere made them (the guest matches its network configuration by MAC
+	// address). It is applied before the VM's first power on and kept in step afterwards. Nil
+	// leaves the guest data as it is.
+	GuestData func([]NICState) (GuestData, error)
 	// Disks, when not nil, are the volume disks the VM must have: missing ones are added, smaller
 	// ones grown, and volume disks not listed removed. Nil leaves them as they are.
 	Disks []Disk
+}
+
+// GuestData is what a VM's guest data sets in vSphere.
+type GuestData struct {
+	// ExtraConfig is every ExtraConfig key the guest data sets, by key: keys set before from
+	// guest data and missing now are removed. Nil leaves them.
+	ExtraConfig map[string]string
+	// VAppProperties are the values of the VM's user-configurable vApp properties, by property
+	// id: a property not listed gets no value, so the guest sees its OVF default. Nil leaves
+	// them.
+	VAppProperties map[string]string
 }
 
 // StaticIPs are the static addresses of the VM's NICs in order, nil for DHCP: NICs' when set, or
@@ -105,6 +116,9 @@ type VMState struct {
 	Disks []DiskState
 	// NICs are the VM's network cards in device order.
 	NICs []NICState
+	// UndeclaredProperties names, sorted, the keys of the spec's GuestData.VAppProperties that
+	// the VM has no user-configurable vApp property for: they were not applied.
+	UndeclaredProperties []string
 }
 
 // Image is one content library item.

@@ -37,6 +37,11 @@ var photon = vcsim.ImageSpec{
 	FullVersion: "v1.20.2+vmware.1-tkg.2.3e10706",
 	CPUs:        1,
 	MemoryMiB:   512,
+	Properties: []vcsim.Property{
+		{Key: "hostname", Default: "photon"},
+		{Key: "user-data"},
+		{Key: "build", Default: "42", Fixed: true},
+	},
 }
 
 // env is one spec's simulator, seeded library, provider and an admin client that checks the

@@ -88,6 +88,7 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 		}
 	}
 	var disks []DiskState
+	var undeclared []string
 	if spec.GuestData != nil || spec.Disks != nil {
 		if m == nil {
 			if m, err = readConfig(ctx, c, vm); err != nil {
@@ -99,7 +100,7 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			if err != nil {
 				return VMState{}, fmt.Errorf("guest data of VM %s: %w", vm.Reference().Value, err)
 			}
-			if err := syncExtraConfig(ctx, vm, extraConfigOf(m), want); err != nil {
+			if undeclared, err = syncGuestData(ctx, vm, m, want); err != nil {
 				return VMState{}, err
 			}
 		}
@@ -113,7 +114,7 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 		return VMState{}, err
 	}
 	state, err := readState(ctx, c, vm)
-	state.Disks = disks
+	state.Disks, state.UndeclaredProperties = disks, undeclared
 	return state, err
 }
 
@@ -237,7 +238,7 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 
 // configProperties are what ensureVM reads of an existing VM before it syncs NICs, guest data and
 // disks.
-var configProperties = []string{"config.hardware.device", "config.files.vmPathName", "config.extraConfig", "guest.net"}
+var configProperties = []string{"config.hardware.device", "config.files.vmPathName", "config.extraConfig", "config.vAppConfig", "guest.net"}
 
 func readConfig(ctx context.Context, c *clients, vm *object.VirtualMachine) (*mo.VirtualMachine, error) {
 	var m mo.VirtualMachine

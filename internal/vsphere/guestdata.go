@@ -19,18 +19,33 @@ import (
 // a key dropped from the data is removed from the VM and keys set by others are left alone.
 const managedKeysKey = guestdata.ManagedKeysKey
 
-// syncExtraConfig makes the VM's guest data keys what want asks for, in one reconfigure, and only
-// when something differs from have. Values are never logged: guest data may come from a Secret.
-func syncExtraConfig(ctx context.Context, vm *object.VirtualMachine, have, want map[string]string) error {
-	changes := extraConfigChanges(have, want)
-	if len(changes) == 0 {
-		return nil
+// syncGuestData makes the VM's guest data ExtraConfig keys and vApp property values what want asks
+// for, in one reconfigure, and only when something differs from m. It returns, sorted, the vApp
+// keys the VM declares no user-configurable property for, which are not applied. Values are
+// never logged: guest data may come from a Secret.
+func syncGuestData(ctx context.Context, vm *object.VirtualMachine, m *mo.VirtualMachine, want GuestData) ([]string, error) {
+	var config types.VirtualMachineConfigSpec
+	if want.ExtraConfig != nil {
+		config.ExtraConfig = extraConfigChanges(extraConfigOf(m), want.ExtraConfig)
 	}
-	if err := reconfigure(ctx, vm, types.VirtualMachineConfigSpec{ExtraConfig: changes}); err != nil {
-		return fmt.Errorf("set guest data of VM %s: %w", vm.Reference().Value, err)
+	var edits []types.VAppPropertySpec
+	var undeclared []string
+	if want.VAppProperties != nil {
+		edits, undeclared = vAppPropertyEdits(vAppPropertiesOf(m), want.VAppProperties)
 	}
-	log.FromContext(ctx).Info("applied guest data", "vm", vm.Reference().Value, "keys", len(want), "changed", len(changes))
-	return nil
+	if len(edits) > 0 {
+		config.VAppConfig = &types.VmConfigSpec{Property: edits}
+	}
+	if len(config.ExtraConfig) == 0 && len(edits) == 0 {
+		return undeclared, nil
+	}
+	if err := reconfigure(ctx, vm, config); err != nil {
+		return nil, fmt.Errorf("set guest data of VM %s (%d ExtraConfig keys, %d vApp properties): %w",
+			vm.Reference().Value, len(config.ExtraConfig), len(edits), err)
+	}
+	log.FromContext(ctx).Info("applied guest data", "vm", vm.Reference().Value,
+		"keys", len(want.ExtraConfig), "changed", len(config.ExtraConfig), "changedProperties", len(edits))
+	return undeclared, nil
 }
 
 // extraConfigOf is the VM's ExtraConfig by key.
