@@ -107,6 +107,39 @@ var _ = Describe("Guest data", func() {
 			"#cloud-config\nssh_authorized_keys:\n  - ssh-ed25519 AAAAC3Nza dev@example\n"))
 	})
 
+	It("sets a ConfigMap's keys as the image's vApp properties, names the keys it does not declare, and follows edits", func() {
+		const undeclaredValue = "value-of-a-key-the-image-lacks"
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "props"},
+			Data: map[string]string{"hostname": "web-1", "user-data": "I2Nsb3VkLWNvbmZpZw==", "seedfrom": undeclaredValue}}
+		Expect(k8s.Create(ctx, cm)).To(Succeed())
+		vm := objects.VM(ns, "ovf-env", class, ubuntu.Name)
+		vm.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{ConfigMapName: "props", Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport}
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		poweredOn(vm)
+
+		got := inVSphere(vm)
+		Expect(got.Properties).To(Equal(map[string]string{"hostname": "web-1", "user-data": "I2Nsb3VkLWNvbmZpZw=="}),
+			"declared keys are set; no property is added for the other")
+		Expect(got.ExtraConfig).NotTo(HaveKey("hostname"), "OvfEnv sets no ExtraConfig key")
+		Eventually(metadataReady).WithArguments(vm).Should(And(
+			HaveField("Reason", vmopv1.VirtualMachineMetadataPropertiesNotDeclaredReason),
+			HaveField("Severity", vmopv1.ConditionSeverityWarning),
+			HaveField("Message", ContainSubstring("seedfrom")),
+			HaveField("Message", Not(ContainSubstring(undeclaredValue)))))
+
+		By("editing the ConfigMap: a changed value, a removed key, and the undeclared key gone")
+		cm.Data = map[string]string{"hostname": "web-2"}
+		Expect(k8s.Update(ctx, cm)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got, err := inVSphereNow(vm)()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got.Properties).To(Equal(map[string]string{"hostname": "web-2", "user-data": ""}),
+				"a removed key leaves its property without a value: the guest sees the OVF default")
+		}).Should(Succeed())
+		Eventually(func() corev1.ConditionStatus { return metadataReady(vm).Status }).Should(Equal(corev1.ConditionTrue))
+		Expect(inVSphere(vm).MoID).To(Equal(get(vm).Status.UniqueID), "reconfigured in place, not re-created")
+	})
+
 	It("waits for a missing ConfigMap, naming it, and deploys by itself once it appears", func() {
 		vm := objects.VM(ns, "waits", class, ubuntu.Name)
 		vm.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{ConfigMapName: "later"}

@@ -29,8 +29,10 @@ func TestVirtualMachine(t *testing.T) {
 
 const library = "vm-service-images"
 
-// ubuntu is the image most specs deploy.
-var ubuntu = vcsim.ImageSpec{Name: "ubuntu-20-1633387172196", OSType: "ubuntu64Guest", CPUs: 1, MemoryMiB: 512}
+// ubuntu is the image most specs deploy. Like Ubuntu's cloud images, it declares vApp properties
+// for OvfEnv guest data.
+var ubuntu = vcsim.ImageSpec{Name: "ubuntu-20-1633387172196", OSType: "ubuntu64Guest", CPUs: 1, MemoryMiB: 512,
+	Properties: []vcsim.Property{{Key: "hostname", Default: "ubuntuguest"}, {Key: "user-data"}}}
 
 var (
 	ctx         = context.Background()

@@ -134,8 +134,9 @@ func guestNICs(cards []vsphere.NICState, ips []*vsphere.StaticIP) []guestdata.NI
 
 // metadataCondition states whether the guest data is there and applied as given. Its messages
 // name the source and keys, never values.
-func metadataCondition(md *vmopv1.VirtualMachineMetadata, namespace string, gd *guestData, ignored []string, err error, exists bool) *vmopv1.Condition {
+func metadataCondition(in statusInput, exists bool) *vmopv1.Condition {
 	t := vmopv1.VirtualMachineMetadataReadyCondition
+	md, gd := in.Metadata, in.GuestData
 	switch {
 	case md == nil:
 		return ptr(conditions.True(t))
@@ -143,16 +144,36 @@ func metadataCondition(md *vmopv1.VirtualMachineMetadata, namespace string, gd *
 		return nil
 	case gd.missing && exists:
 		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataNotFoundReason, vmopv1.ConditionSeverityWarning,
-			"%s not found in namespace %q; the VM keeps the guest data it has", gd.source, namespace))
+			"%s not found in namespace %q; the VM keeps the guest data it has", gd.source, in.Namespace))
 	case gd.missing:
 		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataNotFoundReason, vmopv1.ConditionSeverityError,
-			"%s not found in namespace %q; the VM is made once it exists", gd.source, namespace))
-	case err != nil:
+			"%s not found in namespace %q; the VM is made once it exists", gd.source, in.Namespace))
+	case in.GuestErr != nil:
 		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataInvalidReason, vmopv1.ConditionSeverityError,
-			"guest data from %s cannot be applied: %v", gd.source, err))
-	case len(ignored) > 0:
+			"guest data from %s cannot be applied: %v", gd.source, in.GuestErr))
+	case len(in.GuestIgnored) > 0:
 		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataKeysIgnoredReason, vmopv1.ConditionSeverityWarning,
-			"keys of %s not applied by transport %s: %s; %s", gd.source, transportOf(md), strings.Join(ignored, ", "), ignoredHint(md)))
+			"keys of %s not applied by transport %s: %s; %s", gd.source, transportOf(md), strings.Join(in.GuestIgnored, ", "), ignoredHint(md)))
+	case transportOf(md) == vmopv1.VirtualMachineMetadataOvfEnvTransport:
+		return propertiesCondition(gd, in.State, exists)
+	}
+	return ptr(conditions.True(t))
+}
+
+// propertiesCondition states whether the VM declares a vApp property for every key of the OvfEnv
+// data, which only vSphere knows: it is kept as it was when vSphere was not reached this pass.
+func propertiesCondition(gd *guestData, state *vsphere.VMState, exists bool) *vmopv1.Condition {
+	t := vmopv1.VirtualMachineMetadataReadyCondition
+	switch {
+	case state == nil && exists:
+		return nil
+	case state == nil:
+		return ptr(conditions.Unknown(t, vmopv1.VirtualMachineMetadataPropertiesPendingReason,
+			"the keys of %s are matched to the image's vApp properties once the VM is deployed", gd.source))
+	case len(state.UndeclaredProperties) > 0:
+		return ptr(conditions.False(t, vmopv1.VirtualMachineMetadataPropertiesNotDeclaredReason, vmopv1.ConditionSeverityWarning,
+			"keys of %s not applied: the VM's image declares no user-configurable vApp property %s",
+			gd.source, strings.Join(state.UndeclaredProperties, ", ")))
 	}
 	return ptr(conditions.True(t))
 }

@@ -102,7 +102,7 @@ func computeStatus(in statusInput) vmStatus {
 		out.PrereqReady = ptr(prereqCondition(in.Access, in.Storage, in.Image, in.ImageFound, exists))
 	}
 	if !in.Deleting {
-		out.MetadataReady = metadataCondition(in.Metadata, in.Namespace, in.GuestData, in.GuestIgnored, in.GuestErr, exists)
+		out.MetadataReady = metadataCondition(in, exists)
 	}
 	blocked := (out.PrereqReady != nil && out.PrereqReady.Status != corev1.ConditionTrue) ||
 		(!exists && in.GuestData != nil && in.GuestData.missing)

@@ -107,6 +107,20 @@ var _ = Describe("computeStatus", func() {
 		Entry("red never passes", vmopv1.GuestHeartbeatStatus("yellow"), "red", false),
 	)
 
+	DescribeTable("VirtualMachineMetadataReady with transport OvfEnv",
+		func(state *vsphere.VMState, existed bool, want string) {
+			ovfEnv := &vmopv1.VirtualMachineMetadata{ConfigMapName: "props", Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport}
+			out := computeStatus(statusInput{Checked: true, Access: usable, ImageFound: true, Existed: existed, State: state,
+				Metadata: ovfEnv, Namespace: "ns", GuestData: &guestData{source: `ConfigMap "props"`, data: map[string]string{"hostname": "h"}}})
+			Expect(show(out.MetadataReady)).To(Equal(want))
+		},
+		Entry("is True when the VM declares every key", on, false, "True "),
+		Entry("names the keys the VM does not declare",
+			&vsphere.VMState{MoID: "vm-1", UndeclaredProperties: []string{"seedfrom"}}, true, "False VirtualMachineMetadataPropertiesNotDeclared"),
+		Entry("is Unknown until a new VM is deployed, since only vSphere knows the properties", nil, false, "Unknown VirtualMachineMetadataPropertiesPending"),
+		Entry("is kept as it was when vSphere was not reached for an existing VM", nil, true, ""),
+	)
+
 	It("tells a class edited after the VM was made", func() {
 		edited := class.DeepCopy()
 		edited.Spec.Hardware.Cpus, edited.Generation = 4, 2

@@ -41,6 +41,9 @@ type VM struct {
 	ResourcePool, Folder string
 	// ExtraConfig is the VM's config.extraConfig, by key.
 	ExtraConfig map[string]string
+	// Properties are the values of the VM's vApp properties (config.vAppConfig), by id; a
+	// property without a value is "".
+	Properties map[string]string
 	// Disks are the VM's virtual disks, in device order.
 	Disks []Disk
 	// NICs are the VM's network cards, in the order a VirtualMachine lists its NICs.
@@ -117,6 +120,12 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 			for _, o := range c.ExtraConfig {
 				if v := o.GetOptionValue(); v != nil {
 					got.ExtraConfig[v.Key], _ = v.Value.(string)
+				}
+			}
+			got.Properties = map[string]string{}
+			if c.VAppConfig != nil {
+				for _, prop := range c.VAppConfig.GetVmConfigInfo().Property {
+					got.Properties[prop.Id] = prop.Value
 				}
 			}
 		}

@@ -44,6 +44,13 @@ func specErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 
 var metadataPath = specPath.Child("vmMetadata")
 
+// transports are the ways guest data may reach the guest.
+var transports = []vmopv1.VirtualMachineMetadataTransport{
+	vmopv1.VirtualMachineMetadataExtraConfigTransport,
+	vmopv1.VirtualMachineMetadataOvfEnvTransport,
+	vmopv1.VirtualMachineMetadataCloudInitTransport,
+}
+
 func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 	var errs field.ErrorList
 	switch {
@@ -54,14 +61,8 @@ func metadataErrors(md *vmopv1.VirtualMachineMetadata) field.ErrorList {
 		errs = append(errs, field.Required(metadataPath.Child("configMapName"),
 			"name the ConfigMap (or, in secretName, the Secret) in this namespace that holds the guest data"))
 	}
-	switch md.Transport {
-	case "", vmopv1.VirtualMachineMetadataExtraConfigTransport, vmopv1.VirtualMachineMetadataCloudInitTransport:
-	case vmopv1.VirtualMachineMetadataOvfEnvTransport:
-		errs = append(errs, field.Forbidden(metadataPath.Child("transport"),
-			"OvfEnv is not supported in this release; use ExtraConfig (guestinfo keys) or CloudInit"))
-	default:
-		errs = append(errs, field.NotSupported(metadataPath.Child("transport"), md.Transport,
-			[]string{string(vmopv1.VirtualMachineMetadataExtraConfigTransport), string(vmopv1.VirtualMachineMetadataCloudInitTransport)}))
+	if md.Transport != "" && !slices.Contains(transports, md.Transport) {
+		errs = append(errs, field.NotSupported(metadataPath.Child("transport"), md.Transport, transports))
 	}
 	return errs
 }

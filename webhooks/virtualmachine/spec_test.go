@@ -74,3 +74,15 @@ var _ = Describe("networkErrors on a deployed VM", func() {
 		Expect(specErrors(old, edited)).To(BeEmpty())
 	})
 })
+
+var _ = DescribeTable("metadataErrors admits every transport the API names",
+	func(transport vmopv1.VirtualMachineMetadataTransport, wantErrors int) {
+		errs := metadataErrors(&vmopv1.VirtualMachineMetadata{ConfigMapName: "data", Transport: transport})
+		Expect(errs).To(HaveLen(wantErrors))
+	},
+	Entry("none (ExtraConfig)", vmopv1.VirtualMachineMetadataTransport(""), 0),
+	Entry("ExtraConfig", vmopv1.VirtualMachineMetadataExtraConfigTransport, 0),
+	Entry("CloudInit", vmopv1.VirtualMachineMetadataCloudInitTransport, 0),
+	Entry("OvfEnv", vmopv1.VirtualMachineMetadataOvfEnvTransport, 0),
+	Entry("an unknown one", vmopv1.VirtualMachineMetadataTransport("Floppy"), 1),
+)

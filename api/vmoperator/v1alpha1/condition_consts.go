@@ -67,6 +67,14 @@ const (
 	// VirtualMachineMetadataInvalidReason (VirtualMachineMetadataReady False): the data cannot be
 	// applied with the transport; the message says why.
 	VirtualMachineMetadataInvalidReason = "VirtualMachineMetadataInvalid"
+	// VirtualMachineMetadataPropertiesNotDeclaredReason (VirtualMachineMetadataReady False,
+	// Warning): with transport OvfEnv, some keys of the data name no user-configurable vApp
+	// property of the VM's image and are not applied; the message names them.
+	VirtualMachineMetadataPropertiesNotDeclaredReason = "VirtualMachineMetadataPropertiesNotDeclared"
+	// VirtualMachineMetadataPropertiesPendingReason (VirtualMachineMetadataReady Unknown): with
+	// transport OvfEnv, which keys the image declares as vApp properties is known once the VM is
+	// deployed.
+	VirtualMachineMetadataPropertiesPendingReason = "VirtualMachineMetadataPropertiesPending"
 
 	// NotProvisionedReason (Ready False): the VM does not exist in vSphere yet.
 	NotProvisionedReason = "NotProvisioned"

@@ -86,7 +86,8 @@ const (
 	// VirtualMachineMetadataExtraConfigTransport sets each guestinfo.* key of the data as a VM
 	// ExtraConfig entry, which the guest reads with VMware Tools (vmtoolsd --cmd "info-get ...").
 	VirtualMachineMetadataExtraConfigTransport VirtualMachineMetadataTransport = "ExtraConfig"
-	// VirtualMachineMetadataOvfEnvTransport sets the image's OVF vApp properties.
+	// VirtualMachineMetadataOvfEnvTransport sets each key of the data as the value of the
+	// image's OVF vApp property with that key, which the guest reads in its OVF environment.
 	VirtualMachineMetadataOvfEnvTransport VirtualMachineMetadataTransport = "OvfEnv"
 	// VirtualMachineMetadataCloudInitTransport hands the data's user-data (or only its
 	// ssh-public-keys) to cloud-init's VMware datasource.
@@ -102,9 +103,9 @@ type VirtualMachineMetadata struct {
 	// +optional
 	ConfigMapName string `json:"configMapName,omitempty"`
 	// SecretName names a Secret in the VM's namespace holding the data; its values never appear
-	// in the product's logs, events or status. They do reach the VM's ExtraConfig, which vCenter
-	// users who may read the VM and processes in the guest can read. Set it or configMapName, not
-	// both.
+	// in the product's logs, events or status. They do reach the VM's ExtraConfig or vApp
+	// properties, which vCenter users who may read the VM and processes in the guest can read.
+	// Set it or configMapName, not both.
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 	// Transport is how the data reaches the guest. ExtraConfig (the default): each key starting
@@ -112,7 +113,12 @@ type VirtualMachineMetadata struct {
 	// VirtualMachineMetadataReady condition names them. CloudInit: the key user-data (plain or
 	// base64) becomes guestinfo.userdata, or, without it, the key ssh-public-keys (one key per
 	// line) authorizes those keys for the image's default user; guestinfo.metadata carries the
-	// VM's instance id (its UID), host name and network. OvfEnv is refused in this release.
+	// VM's instance id (its UID), host name and network. OvfEnv: each key sets the value of the
+	// user-configurable OVF vApp property with that key, which the guest reads in its OVF
+	// environment; a property whose key is not in the data has no value, so the guest sees its
+	// OVF default; keys the image declares no such property for are left out, and the
+	// VirtualMachineMetadataReady condition names them. With any other transport the VM's vApp
+	// properties have no values.
 	// +optional
 	Transport VirtualMachineMetadataTransport `json:"transport,omitempty"`
 }

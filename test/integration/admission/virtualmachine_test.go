@@ -125,8 +125,8 @@ var _ = Describe("VirtualMachine admission", func() {
 		both.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{ConfigMapName: "a", SecretName: "b", Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport}
 		err := admin.Create(ctx, both)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
-		Expect(causes(err)).To(ConsistOf("spec.vmMetadata.secretName", "spec.vmMetadata.transport"))
-		Expect(err.Error()).To(And(ContainSubstring("set configMapName or secretName, not both"), ContainSubstring("OvfEnv is not supported in this release")))
+		Expect(causes(err)).To(ConsistOf("spec.vmMetadata.secretName"))
+		Expect(err.Error()).To(ContainSubstring("set configMapName or secretName, not both"))
 
 		neither := objects.VM(ns, "neither", "best-effort-xsmall", "ubuntu")
 		neither.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{Transport: vmopv1.VirtualMachineMetadataCloudInitTransport}
@@ -136,6 +136,16 @@ var _ = Describe("VirtualMachine admission", func() {
 		ok := objects.VM(ns, "cloud", "best-effort-xsmall", "ubuntu")
 		ok.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{SecretName: "user-data", Transport: vmopv1.VirtualMachineMetadataCloudInitTransport}
 		Expect(admin.Create(ctx, ok)).To(Succeed())
+	})
+
+	It("admits guest data with transport OvfEnv, from a ConfigMap or a Secret", func() {
+		bind(ns, "best-effort-xsmall")
+		fromConfigMap := objects.VM(ns, "ovf-cm", "best-effort-xsmall", "ubuntu")
+		fromConfigMap.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{ConfigMapName: "props", Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport}
+		Expect(admin.Create(ctx, fromConfigMap)).To(Succeed())
+		fromSecret := objects.VM(ns, "ovf-secret", "best-effort-xsmall", "ubuntu")
+		fromSecret.Spec.VmMetadata = &vmopv1.VirtualMachineMetadata{SecretName: "props", Transport: vmopv1.VirtualMachineMetadataOvfEnvTransport}
+		Expect(admin.Create(ctx, fromSecret)).To(Succeed())
 	})
 
 	It("refuses every field this release does not act on, all at once, instead of storing and ignoring it", func() {
