@@ -78,7 +78,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.Live = mgr.GetAPIReader()
 	}
 	// Recover from a vCenter outage within a minute of its end, not after the default ~16 minutes.
-	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, time.Minute)
+	// A passing error (a conflict, a busy simulator) is retried at once as by default: a base of
+	// seconds would leave a VM, and a cluster waiting on it, idle for a minute after six in a row.
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, time.Minute)
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	// ConfigMaps and Secrets have no generation; a new resourceVersion is a change, a resync not.
 	dataChanged := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
