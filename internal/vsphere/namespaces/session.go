@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/vmware/govmomi/fault"
 	govsession "github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // session is a Reader's one REST session with vCenter. Only its Reader's caller uses it, one
@@ -104,8 +106,12 @@ func login(ctx context.Context, conn Connection) (*clients, error) {
 	return &clients{rest: rc, vim: vc}, nil
 }
 
-// isUnauthorized reports whether err, or an error it wraps, is a REST 401.
+// isUnauthorized reports whether err, or an error it wraps, is a REST 401, or whether the SOAP
+// session (storage policies) was forgotten: vCenter expires idle SOAP sessions on their own.
 func isUnauthorized(err error) bool {
+	if fault.Is(err, &types.NotAuthenticated{}) {
+		return true
+	}
 	for ; err != nil; err = errors.Unwrap(err) {
 		if rest.IsStatusError(err, http.StatusUnauthorized) {
 			return true
