@@ -271,7 +271,7 @@ type VirtualMachineSpec struct {
 
 	// StorageClass names the storage class whose vSphere storage policy places the VM and its
 	// disks: a datastore the policy accepts is picked when the VM is made. It must be assigned to
-	// the VM's namespace (kubectl describe resourcequota lists them); empty takes the manager's
+	// the VM's namespace (its storage ResourceQuota names them); empty takes the manager's
 	// datastore. Fixed once the VM exists.
 	// +optional
 	StorageClass string `json:"storageClass,omitempty"`
