@@ -56,6 +56,11 @@ func (h *namespaceStorage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPatch && name != "" && action == "":
 		var spec namespace.NamespacesInstanceUpdateSpec
 		body := h.decode(r, &spec)
+		if spec.StorageSpecs != nil && len(spec.VmServiceSpec.VmClasses) == 0 && len(spec.VmServiceSpec.ContentLibraries) == 0 {
+			// An update of storage alone (govc namespace.update -storage) leaves the VM service
+			// spec as it is in vCenter; the simulator would empty it.
+			body = h.keepVMService(r, spec)
+		}
 		// As in vCenter, an update without storage specs leaves them as they are.
 		if h.forward(w, r, body) && spec.StorageSpecs != nil {
 			h.set(name, spec.StorageSpecs)
@@ -86,6 +91,21 @@ func (h *namespaceStorage) forward(w http.ResponseWriter, r *http.Request, body 
 	h.next.ServeHTTP(rec, r)
 	copyResponse(w, rec, rec.Body.Bytes())
 	return rec.Code < http.StatusMultipleChoices
+}
+
+// keepVMService is spec's body with the namespace's current VM service spec, read through the
+// simulator with the request's own session.
+func (h *namespaceStorage) keepVMService(r *http.Request, spec namespace.NamespacesInstanceUpdateSpec) []byte {
+	get := r.Clone(r.Context())
+	get.Method, get.Body = http.MethodGet, http.NoBody
+	rec := httptest.NewRecorder()
+	h.next.ServeHTTP(rec, get)
+	var info namespace.NamespacesInstanceInfo
+	if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &info) == nil {
+		spec.VmServiceSpec = info.VmServiceSpec
+	}
+	body, _ := json.Marshal(spec)
+	return body
 }
 
 // getWithStorage answers a namespace read with its recorded storage specs added.

@@ -27,7 +27,7 @@ var _ = Describe("The simulator's storage policies", func() {
 		return info.StorageSpecs
 	}
 
-	It("keeps a namespace's storage specs from create and update, and an update without them leaves them", func() {
+	It("keeps a namespace's storage specs from create and update; an update without them leaves them, one of them alone leaves the classes", func() {
 		m := start(vcsim.Options{})
 		DeferCleanup(func() { _ = m.DeleteNamespace(ctx, "storage-a") })
 		Expect(m.CreateNamespace(ctx, namespace.NamespacesInstanceCreateSpec{
@@ -45,6 +45,9 @@ var _ = Describe("The simulator's storage policies", func() {
 			StorageSpecs: []namespace.StorageSpec{{Policy: "other"}},
 		})).To(Succeed())
 		Expect(storageOf(m, "storage-a")).To(Equal([]namespace.StorageSpec{{Policy: "other"}}))
+		info, err := m.GetNamespace(ctx, "storage-a")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(info.VmServiceSpec.VmClasses).To(Equal([]string{"best-effort-small"}), "an update of storage alone keeps the classes")
 	})
 
 	It("gives a namespace created without storage the default policy, when it has one", func() {
