@@ -27,12 +27,14 @@ const (
 // read, so deleting what vCenter no longer has is safe here.
 func (s *Syncer) apply(ctx context.Context, want desiredState) error {
 	ready, nsErr := s.applyNamespaces(ctx, want.namespaces)
+	// Elements run in order. A namespace's storage goes in before its bindings, so whoever sees a
+	// binding and applies a VM or cluster at once finds its storage class assigned too.
 	return kerrors.NewAggregate([]error{
 		nsErr,
-		s.applyClasses(ctx, want.classes),
-		s.applyBindings(ctx, want.bindings, ready),
 		s.applyStorageClasses(ctx, want.storageClasses),
 		s.applyQuotas(ctx, want.quotas, ready),
+		s.applyClasses(ctx, want.classes),
+		s.applyBindings(ctx, want.bindings, ready),
 	})
 }
 

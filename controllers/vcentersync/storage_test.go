@@ -87,6 +87,20 @@ var _ = Describe("The vCenter sync, mirroring storage policies", Ordered, func()
 		Expect(admins.Provisioner).To(Equal("example.com/other"))
 	})
 
+	It("assigns a namespace's storage no later than its classes, so a VM applied on seeing a binding finds both", func() {
+		other := uniqueName("storage-and-classes")
+		Expect(vc.api.CreateNamespace(ctx, namespace.NamespacesInstanceCreateSpec{
+			Cluster: vcsim.ClusterName, Namespace: other,
+			VmServiceSpec: namespace.VmServiceSpec{VmClasses: []string{"best-effort-small"}},
+			StorageSpecs:  []namespace.StorageSpec{{Policy: vcsim.VSANDefaultPolicyID}},
+		})).To(Succeed())
+		DeferCleanup(func() { vc.deleteNamespace(other) })
+		Eventually(func() int { return len(bindings(other)) }).WithTimeout(waitTimeout).Should(Equal(1))
+		q := &corev1.ResourceQuota{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: other, Name: storageaccess.QuotaName(other)}, q)).To(Succeed(),
+			"the binding is there, so the quota must be")
+	})
+
 	It("removes the quota when the namespace is removed in vCenter", func() {
 		vc.deleteNamespace(ns)
 		Eventually(func() bool { _, err := quota(); return apierrors.IsNotFound(err) }).WithTimeout(waitTimeout).Should(BeTrue())
