@@ -27,9 +27,6 @@ import (
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
-// Finalizer keeps a cluster until all its VirtualMachines are gone.
-const Finalizer = "tanzukubernetescluster.run.tanzu.vmware.com"
-
 // PhaseChangedReason is the reason of the Normal event recorded on every phase change.
 const PhaseChangedReason = "PhaseChanged"
 
@@ -111,8 +108,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 
 	// The finalizer comes first, alone, so no VM exists that a deletion could leave behind; the
 	// write re-queues the cluster, and the next reconcile starts clean.
-	if tkc.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(tkc, Finalizer) {
-		controllerutil.AddFinalizer(tkc, Finalizer)
+	if tkc.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(tkc, runv1.TanzuKubernetesClusterFinalizer) {
+		controllerutil.AddFinalizer(tkc, runv1.TanzuKubernetesClusterFinalizer)
 		if tkc.Status.Phase == "" {
 			tkc.Status.Phase = runv1.PhaseCreating
 		}

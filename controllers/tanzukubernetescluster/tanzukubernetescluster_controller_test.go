@@ -164,7 +164,7 @@ var _ = Describe("Reconcile's release", func() {
 			tkc := objects.Cluster("ns", "c", "guaranteed-medium", "best-effort-medium")
 			tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 1
 			tkc.Spec.Distribution.FullVersion = fullVersion
-			tkc.Finalizers = []string{Finalizer}
+			tkc.Finalizers = []string{runv1.TanzuKubernetesClusterFinalizer}
 			objs := []client.Object{tkc,
 				objects.GuaranteedClass("guaranteed-medium", 2, "8Gi"), objects.BestEffortClass("best-effort-medium", 2, "8Gi"),
 				objects.Binding("ns", "gm", "guaranteed-medium"), objects.Binding("ns", "be", "best-effort-medium")}
@@ -197,7 +197,7 @@ var _ = Describe("Reconcile with a cache a moment behind the apiserver", func() 
 		tkc := objects.Cluster("ns", "c", "guaranteed-medium", "guaranteed-medium")
 		tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 1
 		tkc.Spec.Distribution.FullVersion = "v1.20.2+vmware.1-tkg.2.3e10706"
-		tkc.Finalizers = []string{Finalizer}
+		tkc.Finalizers = []string{runv1.TanzuKubernetesClusterFinalizer}
 		cache := fakeclient.New(tkc) // has seen the cluster, nothing it depends on
 		live := fakeclient.New(objects.GuaranteedClass("guaranteed-medium", 2, "8Gi"), objects.Binding("ns", "gm", "guaranteed-medium"),
 			objects.Release("v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2", "photon"))

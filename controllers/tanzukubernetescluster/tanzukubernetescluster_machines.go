@@ -21,15 +21,6 @@ const (
 	WorkersPool Pool = "workers"
 )
 
-// Labels put on every VM of a cluster, so a person (and the controller) can select a cluster's
-// or a pool's machines.
-const (
-	// ClusterNameLabel names the cluster a VM belongs to.
-	ClusterNameLabel = "run.tanzu.vmware.com/cluster-name"
-	// PoolLabel names the VM's pool: control-plane or workers.
-	PoolLabel = "run.tanzu.vmware.com/pool"
-)
-
 // nameAlphabet is the alphabet of the random-looking parts of machine names: lowercase
 // consonants and digits, as Kubernetes' generated names use, so no word is spelled by accident.
 const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"

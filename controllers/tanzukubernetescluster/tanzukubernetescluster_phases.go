@@ -70,7 +70,7 @@ func clusterRelease(dist runv1.Distribution, releases []runv1.TanzuKubernetesRel
 func (r *Reconciler) observeMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
 	tkc := s.cluster
 	vms := &vmopv1.VirtualMachineList{}
-	if err := r.Client.List(ctx, vms, client.InNamespace(tkc.Namespace), client.MatchingLabels{ClusterNameLabel: tkc.Name}); err != nil {
+	if err := r.Client.List(ctx, vms, client.InNamespace(tkc.Namespace), client.MatchingLabels{runv1.ClusterNameLabel: tkc.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list VirtualMachines of cluster: %w", err)
 	}
 	s.vms = make(map[string]*vmopv1.VirtualMachine, len(vms.Items))
@@ -168,7 +168,7 @@ func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool P
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: tkc.Namespace,
 			Name:      name,
-			Labels:    map[string]string{ClusterNameLabel: tkc.Name, PoolLabel: string(pool)},
+			Labels:    map[string]string{runv1.ClusterNameLabel: tkc.Name, runv1.PoolLabel: string(pool)},
 		},
 		Spec: vmopv1.VirtualMachineSpec{
 			ClassName:    settings.Class,
@@ -250,7 +250,7 @@ func (r *Reconciler) scaleDown(ctx context.Context, s *scope) (ctrl.Result, erro
 // gone; their own finalizer removes them from vSphere first.
 func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
 	if len(s.vms) == 0 {
-		controllerutil.RemoveFinalizer(s.cluster, Finalizer)
+		controllerutil.RemoveFinalizer(s.cluster, runv1.TanzuKubernetesClusterFinalizer)
 		s.log.Info("all VirtualMachines gone; cluster released")
 		return ctrl.Result{}, nil
 	}

@@ -107,7 +107,7 @@ var _ = Describe("The walkthrough's cluster (steps 5 and 6)", func() {
 			HaveField("PowerState", vmopv1.VirtualMachinePoweredOn),
 			HaveField("StorageClass", "vsan-default-storage-policy"),
 		))
-		Expect(vm.Labels).To(HaveKeyWithValue(tkcctrl.PoolLabel, "workers"))
+		Expect(vm.Labels).To(HaveKeyWithValue(runv1.PoolLabel, "workers"))
 		Expect(metav1IsControlledBy(vm, tkc)).To(BeTrue())
 
 		out, _, err = env.Kubectl(ctx, "get", "tkc", "-n", ns, "--no-headers")

@@ -78,7 +78,7 @@ func (s *Syncer) applyNamespaces(ctx context.Context, want []string) (sets.Set[s
 }
 
 // applyClasses creates, updates and deletes mirrored VirtualMachineClasses. A class an admin
-// made (no ManagedLabel) is left alone even when vCenter has a class of the same name, and a
+// made (no vmopv1.VCenterSyncLabel) is left alone even when vCenter has a class of the same name, and a
 // class VirtualMachines still use is kept until they are gone.
 func (s *Syncer) applyClasses(ctx context.Context, want map[string]*vmopv1.VirtualMachineClass) error {
 	var list vmopv1.VirtualMachineClassList
@@ -182,7 +182,7 @@ func (s *Syncer) update(ctx context.Context, kind string, obj client.Object) err
 }
 
 // delete removes a mirrored object vCenter no longer has. The preconditions make sure it is
-// still the object that was read (for instance, that nobody removed ManagedLabel meanwhile).
+// still the object that was read (for instance, that nobody removed vmopv1.VCenterSyncLabel meanwhile).
 func (s *Syncer) delete(ctx context.Context, kind string, obj client.Object) error {
 	uid, rv := obj.GetUID(), obj.GetResourceVersion()
 	err := s.client.Delete(ctx, obj, client.Preconditions{UID: &uid, ResourceVersion: &rv})

@@ -16,15 +16,7 @@ import (
 	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
 
-const (
-	// ManagedLabel marks the Namespaces, VirtualMachineClasses and VirtualMachineClassBindings the
-	// vCenter sync created. The sync updates and deletes only objects that carry it.
-	ManagedLabel = "vmoperator.vmware.com/vcenter-sync"
-	// ManagedLabelValue is the value of ManagedLabel on mirrored objects.
-	ManagedLabelValue = "true"
-
-	mebibyte = 1024 * 1024
-)
+const mebibyte = 1024 * 1024
 
 // desiredState is what Kubernetes should hold for one vCenter inventory.
 type desiredState struct {
@@ -135,13 +127,13 @@ func managedMeta(namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Namespace: namespace,
 		Name:      name,
-		Labels:    map[string]string{ManagedLabel: ManagedLabelValue},
+		Labels:    map[string]string{vmopv1.VCenterSyncLabel: vmopv1.VCenterSyncLabelValue},
 	}
 }
 
 // isManaged reports whether the sync created obj and so may change or delete it.
 func isManaged(obj metav1.Object) bool {
-	return obj.GetLabels()[ManagedLabel] == ManagedLabelValue
+	return obj.GetLabels()[vmopv1.VCenterSyncLabel] == vmopv1.VCenterSyncLabelValue
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -6,7 +6,7 @@
 // namespace's storage ResourceQuota, as vSphere with Tanzu shows them.
 //
 // The Syncer is a manager.Runnable that polls vCenter every interval. It labels everything it
-// creates with ManagedLabel and only updates or deletes objects carrying that label, so objects
+// creates with VCenterSyncLabel and only updates or deletes objects carrying that label, so objects
 // admins make with kubectl are never touched, even when they are named like a vCenter class.
 // Only a complete, successful read of vCenter may delete anything: when vCenter cannot be
 // reached or a listing fails, the sync deletes nothing and retries at the next interval. Even a

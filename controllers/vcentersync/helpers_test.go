@@ -215,7 +215,7 @@ func runSyncer(conn namespaces.ConnectionFunc, logger ...logr.Logger) *runningSy
 
 // deleteMirrored deletes every class and binding the sync created.
 func deleteMirrored() {
-	mirrored := client.MatchingLabels{vcentersync.ManagedLabel: vcentersync.ManagedLabelValue}
+	mirrored := client.MatchingLabels{vmopv1.VCenterSyncLabel: vmopv1.VCenterSyncLabelValue}
 	var cls vmopv1.VirtualMachineClassList
 	Expect(k8s.List(ctx, &cls, mirrored)).To(Succeed())
 	for i := range cls.Items {

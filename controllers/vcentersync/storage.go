@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
 )
@@ -91,7 +92,7 @@ func (s *Syncer) applyStorageClasses(ctx context.Context, want map[string]*stora
 // deletes the mirrored quota of a namespace that has none.
 func (s *Syncer) applyQuotas(ctx context.Context, want map[string]*corev1.ResourceQuota, ready sets.Set[string]) error {
 	var list corev1.ResourceQuotaList
-	if err := s.client.List(ctx, &list, client.MatchingLabels{ManagedLabel: ManagedLabelValue}); err != nil {
+	if err := s.client.List(ctx, &list, client.MatchingLabels{vmopv1.VCenterSyncLabel: vmopv1.VCenterSyncLabelValue}); err != nil {
 		return fmt.Errorf("list ResourceQuotas: %w", err)
 	}
 	var errs []error

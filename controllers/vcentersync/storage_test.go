@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/vm-service/vm-service/controllers/vcentersync"
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/storageaccess"
 	"github.com/vm-service/vm-service/internal/vcsim"
 	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
@@ -76,7 +76,7 @@ var _ = Describe("The vCenter sync, mirroring storage policies", Ordered, func()
 	It("labels what it made, and leaves a StorageClass an admin made alone", func() {
 		mine := &storagev1.StorageClass{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Name: "vm-encryption-policy"}, mine)).To(Succeed())
-		Expect(mine.Labels).To(HaveKeyWithValue(vcentersync.ManagedLabel, vcentersync.ManagedLabelValue))
+		Expect(mine.Labels).To(HaveKeyWithValue(vmopv1.VCenterSyncLabel, vmopv1.VCenterSyncLabelValue))
 
 		admins := &storagev1.StorageClass{Provisioner: "example.com/other"}
 		admins.Name = "vsan-default-storage-policy"

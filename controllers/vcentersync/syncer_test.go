@@ -52,7 +52,7 @@ func sorted(names ...string) []string {
 func expectStockShape(c vmopv1.VirtualMachineClass, stock vcsim.StockClass) {
 	GinkgoHelper()
 	memory := resource.MustParse(fmt.Sprintf("%dMi", stock.MemoryMiB))
-	Expect(c.Labels).To(HaveKeyWithValue(vcentersync.ManagedLabel, vcentersync.ManagedLabelValue))
+	Expect(c.Labels).To(HaveKeyWithValue(vmopv1.VCenterSyncLabel, vmopv1.VCenterSyncLabelValue))
 	Expect(c.Spec.Hardware.Cpus).To(Equal(stock.CPUs), c.Name)
 	Expect(c.Spec.Hardware.Memory.Cmp(memory)).To(Equal(0), c.Name)
 	Expect(c.Spec.Hardware.Memory.String()).To(HaveSuffix("Gi"), c.Name)
@@ -69,7 +69,7 @@ func expectStockShape(c vmopv1.VirtualMachineClass, stock vcsim.StockClass) {
 func expectMirroredBinding(b vmopv1.VirtualMachineClassBinding, class string) {
 	GinkgoHelper()
 	Expect(b.Name).To(Equal(class))
-	Expect(b.Labels).To(HaveKeyWithValue(vcentersync.ManagedLabel, vcentersync.ManagedLabelValue))
+	Expect(b.Labels).To(HaveKeyWithValue(vmopv1.VCenterSyncLabel, vmopv1.VCenterSyncLabelValue))
 	Expect(b.ClassRef).To(Equal(vmopv1.ClassReference{
 		APIVersion: "vmoperator.vmware.com/v1alpha1", Kind: "VirtualMachineClass", Name: class,
 	}))
@@ -106,7 +106,7 @@ var _ = Describe("The vCenter sync, replaying the walkthrough", Ordered, func() 
 	It("step 2: mirrors a namespace created in vCenter, still with no classes or bindings", func() {
 		vc.createNamespace(newNS)
 		Eventually(getNamespace).WithArguments(newNS).WithTimeout(waitTimeout).
-			Should(HaveField("Labels", HaveKeyWithValue(vcentersync.ManagedLabel, vcentersync.ManagedLabelValue)))
+			Should(HaveField("Labels", HaveKeyWithValue(vmopv1.VCenterSyncLabel, vmopv1.VCenterSyncLabelValue)))
 		waitForSyncs(syncer, 1)
 		Expect(classes()).To(BeEmpty())
 		Expect(bindings(newNS)).To(BeEmpty())
@@ -367,7 +367,7 @@ func expectUntouched(objs ...client.Object) {
 		got := want.DeepCopyObject().(client.Object)
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(want), got)).To(Succeed())
 		Expect(got.GetResourceVersion()).To(Equal(want.GetResourceVersion()), "%T %s", want, want.GetName())
-		Expect(got.GetLabels()).NotTo(HaveKey(vcentersync.ManagedLabel))
+		Expect(got.GetLabels()).NotTo(HaveKey(vmopv1.VCenterSyncLabel))
 		Expect(got.GetDeletionTimestamp()).To(BeNil())
 	}
 }

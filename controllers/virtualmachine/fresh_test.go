@@ -9,7 +9,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/controllers/virtualmachine"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -33,7 +32,7 @@ var _ = Describe("VMs created right after their class and binding", func() {
 			vm := objects.VM(ns, fmt.Sprintf("vm-%d", i), class, ubuntu.Name)
 			// With its finalizer already on (a VM restored from a backup), the first reconcile
 			// goes straight to the checks, while the cache may not have the class or binding.
-			vm.Finalizers = []string{virtualmachine.Finalizer}
+			vm.Finalizers = []string{vmopv1.VirtualMachineFinalizer}
 			Expect(k8s.Create(ctx, vm)).To(Succeed())
 			vms = append(vms, vm)
 		}

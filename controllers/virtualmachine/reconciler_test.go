@@ -34,7 +34,7 @@ func (p *recordingProvider) ListImages(context.Context) ([]vsphere.Image, error)
 var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 	It("keeps managing an existing VM whose class was deleted, with its applied size", func() {
 		vm := objects.VM("ns", "orphan", "gone-class", "ubuntu")
-		vm.Finalizers = []string{virtualmachine.Finalizer}
+		vm.Finalizers = []string{vmopv1.VirtualMachineFinalizer}
 		applied := objects.GuaranteedClass("gone-class", 2, "4Gi")
 		vm.Status = vmopv1.VirtualMachineStatus{UniqueID: "vm-7", Phase: vmopv1.Created,
 			Class: &vmopv1.AppliedClass{Name: applied.Name, Spec: applied.Spec}}
@@ -58,7 +58,7 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 
 	It("confirms with the apiserver what its cache lacks before reporting a class, binding, storage class or image missing", func() {
 		vm := objects.VM("ns", "fresh", "best-effort-small", "ubuntu")
-		vm.Finalizers = []string{virtualmachine.Finalizer}
+		vm.Finalizers = []string{vmopv1.VirtualMachineFinalizer}
 		cache := fakeclient.New(vm) // has seen the VM, not yet its class, binding, storage or image
 		live := fakeclient.New(objects.BestEffortClass("best-effort-small", 2, "4Gi"),
 			objects.Binding("ns", "best-effort-small", "best-effort-small"), objects.Image("ubuntu"),

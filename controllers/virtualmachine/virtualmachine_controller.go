@@ -38,9 +38,6 @@ import (
 	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
-// Finalizer keeps a VirtualMachine until its vSphere VM is destroyed.
-const Finalizer = "virtualmachine.vmoperator.vmware.com"
-
 // PhaseChangedReason is the reason of the Normal event recorded on every phase change.
 const PhaseChangedReason = "PhaseChanged"
 
@@ -140,8 +137,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 
 	// The finalizer comes first, alone, so nothing exists in vSphere that a deletion could leave
 	// behind; the write re-queues the VM, and the next reconcile starts clean.
-	if vm.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(vm, Finalizer) {
-		controllerutil.AddFinalizer(vm, Finalizer)
+	if vm.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(vm, vmopv1.VirtualMachineFinalizer) {
+		controllerutil.AddFinalizer(vm, vmopv1.VirtualMachineFinalizer)
 		return ctrl.Result{}, helper.Patch(ctx, vm)
 	}
 

@@ -148,7 +148,7 @@ func (r *Reconciler) deleteVM(ctx context.Context, s *scope) (ctrl.Result, error
 		return ctrl.Result{}, fmt.Errorf("delete vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)
 	}
 	r.releaseAddresses(vm)
-	controllerutil.RemoveFinalizer(vm, Finalizer)
+	controllerutil.RemoveFinalizer(vm, vmopv1.VirtualMachineFinalizer)
 	return ctrl.Result{}, nil
 }
 

@@ -61,7 +61,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 	vm := s.vm
 	return statusInput{
 		Deleting:      !vm.DeletionTimestamp.IsZero(),
-		Gone:          !controllerutil.ContainsFinalizer(vm, Finalizer),
+		Gone:          !controllerutil.ContainsFinalizer(vm, vmopv1.VirtualMachineFinalizer),
 		Existed:       s.existed,
 		Checked:       s.checked,
 		Access:        s.access,

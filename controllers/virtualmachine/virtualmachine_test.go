@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/controllers/virtualmachine"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/vcenter"
@@ -150,7 +149,7 @@ spec: {className: %s, imageName: %s, powerState: poweredOn, storageClass: vsan-d
 		Expect(err).NotTo(HaveOccurred())
 
 		got := poweredOn(vm)
-		Expect(got.Finalizers).To(ContainElement(virtualmachine.Finalizer))
+		Expect(got.Finalizers).To(ContainElement(vmopv1.VirtualMachineFinalizer))
 		Expect(got.Status.Phase).To(Equal(vmopv1.Created))
 		Expect(got.Status.UniqueID).To(HavePrefix("vm-"))
 		Expect(got.Status.InstanceUUID).To(Equal(string(got.UID)))

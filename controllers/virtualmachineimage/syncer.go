@@ -32,9 +32,6 @@ import (
 // syncTimeout bounds one pass over the library.
 const syncTimeout = time.Minute
 
-// ManagedLabel marks the images and releases the sync made; nothing else is ever changed.
-const ManagedLabel = "vmoperator.vmware.com/image-sync"
-
 // ImageLister is the part of the vSphere provider the sync needs.
 type ImageLister interface {
 	ListImages(ctx context.Context) ([]vsphere.Image, error)
@@ -136,12 +133,12 @@ func releaseFor(image string, v tkr.Version) *runv1.TanzuKubernetesRelease {
 }
 
 func managed(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Labels: map[string]string{ManagedLabel: "true"}}
+	return metav1.ObjectMeta{Name: name, Labels: map[string]string{vmopv1.ImageSyncLabel: "true"}}
 }
 
 func (s *Syncer) syncImages(ctx context.Context, want map[string]*vmopv1.VirtualMachineImage) error {
 	have := &vmopv1.VirtualMachineImageList{}
-	if err := s.Client.List(ctx, have, client.HasLabels{ManagedLabel}); err != nil {
+	if err := s.Client.List(ctx, have, client.HasLabels{vmopv1.ImageSyncLabel}); err != nil {
 		return fmt.Errorf("list VirtualMachineImages: %w", err)
 	}
 	return mirror(ctx, s.Client, itemPointers(have.Items), want, func(cur, w *vmopv1.VirtualMachineImage) error {
@@ -163,7 +160,7 @@ func (s *Syncer) syncImages(ctx context.Context, want map[string]*vmopv1.Virtual
 
 func (s *Syncer) syncReleases(ctx context.Context, want map[string]*runv1.TanzuKubernetesRelease) error {
 	have := &runv1.TanzuKubernetesReleaseList{}
-	if err := s.Client.List(ctx, have, client.HasLabels{ManagedLabel}); err != nil {
+	if err := s.Client.List(ctx, have, client.HasLabels{vmopv1.ImageSyncLabel}); err != nil {
 		return fmt.Errorf("list TanzuKubernetesReleases: %w", err)
 	}
 	return mirror(ctx, s.Client, itemPointers(have.Items), want, func(cur, w *runv1.TanzuKubernetesRelease) error {

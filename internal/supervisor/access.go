@@ -20,7 +20,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/vm-service/vm-service/controllers/vcentersync"
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 )
 
 const (
@@ -176,7 +176,7 @@ func (s *Supervisor) syncNamespaces(ctx context.Context, written []string) ([]st
 // user of a supervisor gets a context for (not default, kube-system and the like).
 func (s *Supervisor) mirroredNamespaces(ctx context.Context) ([]string, error) {
 	var list corev1.NamespaceList
-	if err := s.mgr.GetClient().List(ctx, &list, client.HasLabels{vcentersync.ManagedLabel}); err != nil {
+	if err := s.mgr.GetClient().List(ctx, &list, client.HasLabels{vmopv1.VCenterSyncLabel}); err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
 	}
 	names := make([]string, 0, len(list.Items))

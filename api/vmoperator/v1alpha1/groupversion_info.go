@@ -10,9 +10,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
+// GroupName is the API group, also the prefix of the label and annotation keys the product owns.
+const GroupName = "vmoperator.vmware.com"
+
 var (
 	// GroupVersion is the group and version of this API.
-	GroupVersion = schema.GroupVersion{Group: "vmoperator.vmware.com", Version: "v1alpha1"}
+	GroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1alpha1"}
 
 	// SchemeBuilder registers this package's types with a runtime.Scheme.
 	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}

@@ -1,0 +1,18 @@
+package v1alpha1
+
+// The finalizer and labels VM Service writes, declared once here. Label and annotation keys
+// under this group's prefix (vmoperator.vmware.com/) belong to the product: on VirtualMachines
+// and TanzuKubernetesClusters admission lets only the manager set, change or remove them.
+const (
+	// VirtualMachineFinalizer keeps a VirtualMachine until its vSphere VM is destroyed.
+	VirtualMachineFinalizer = "virtualmachine.vmoperator.vmware.com"
+	// VCenterSyncLabel marks the Namespaces, VirtualMachineClasses, VirtualMachineClassBindings
+	// and storage objects the vCenter sync created. The sync updates and deletes only objects
+	// that carry it.
+	VCenterSyncLabel = GroupName + "/vcenter-sync"
+	// VCenterSyncLabelValue is the value of VCenterSyncLabel on mirrored objects.
+	VCenterSyncLabelValue = "true"
+	// ImageSyncLabel marks the VirtualMachineImages and TanzuKubernetesReleases the image sync
+	// made from the content library; it changes nothing else.
+	ImageSyncLabel = GroupName + "/image-sync"
+)
