@@ -15,6 +15,7 @@ import (
 
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
+	"github.com/vm-service/vm-service/internal/ownership"
 )
 
 func main() {
@@ -31,6 +32,7 @@ func main() {
 	flag.IntVar(&opts.WebhookPort, "webhook-port", 9443, "port the webhook server listens on")
 	flag.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding the webhook server's tls.crt and tls.key")
 	opts.Enforcement = enforcement.Deny
+	flag.StringVar(&opts.ManagerUser, "manager-user", ownership.DefaultManager, "username of the manager's own requests (its ServiceAccount's); only it and system:masters may remove the product's finalizers and write cluster owner references and the product's labels and annotations")
 	flag.Var(&opts.Enforcement, "class-binding-enforcement", "Deny refuses VMs and clusters whose classes are not bound in their namespace; Warn admits them with a warning and the controllers report the failure")
 
 	flag.StringVar(&vc.URL, "vcenter-url", "", "vCenter SDK URL, such as https://vcenter.example.com/sdk; empty runs admission only")

@@ -24,6 +24,7 @@ import (
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/ippool"
+	"github.com/vm-service/vm-service/internal/ownership"
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
@@ -51,6 +52,10 @@ type Options struct {
 	// Enforcement says whether admission refuses classes not bound in the namespace (Deny,
 	// the default) or admits them with a warning (Warn).
 	Enforcement enforcement.Mode
+	// ManagerUser is the username of the manager's own requests: admission lets only it, and
+	// members of system:masters, remove the product's finalizers and write owner references to
+	// clusters and the product's labels and annotations. Empty leaves them to system:masters.
+	ManagerUser string
 	// VCenter connects the controllers to vSphere. Without it the manager admits and reports
 	// but deploys nothing.
 	VCenter *VCenterOptions
@@ -186,9 +191,10 @@ func setupWebhooks(mgr ctrl.Manager, opts Options) error {
 	// The informer cache, where the indexes live, answers; the apiserver confirms refusals.
 	readers := confirm.Readers{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}
 	policy := enforcement.ClassPolicy{Readers: readers, Mode: opts.Enforcement}
+	guard := ownership.Guard{Manager: opts.ManagerUser}
 	for name, w := range map[string]setupWithManager{
-		"VirtualMachine":             &vmwebhook.Validator{ClassPolicy: policy},
-		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy},
+		"VirtualMachine":             &vmwebhook.Validator{ClassPolicy: policy, Guard: guard},
+		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy, Guard: guard},
 		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Readers: readers},
 		"VirtualMachineClass":        &classwebhook.Validator{Readers: readers},
 	} {

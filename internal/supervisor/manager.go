@@ -32,6 +32,8 @@ func (s *Supervisor) startManager(ctx context.Context) error {
 		WebhookPort:    wio.LocalServingPort,
 		WebhookCertDir: wio.LocalServingCertDir,
 		Enforcement:    s.cfg.Enforcement,
+		// No ManagerUser: the manager runs as the control plane's admin, a member of system:masters,
+		// whom admission lets write the product's metadata.
 		VCenter: &manager.VCenterOptions{
 			Config: vsphere.Config{
 				URL:            s.vcenterURL(),

@@ -18,11 +18,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/vm-service/vm-service/internal/manager"
+	"github.com/vm-service/vm-service/internal/ownership"
 )
 
 // managerUser is who the manager runs as: the identity config/rbac grants the generated role to,
 // so every spec that runs the manager also proves that role is enough.
-const managerUser = "system:serviceaccount:vm-service-system:vm-service-controller-manager"
+const managerUser = ownership.DefaultManager
 
 // StartManager runs the product's manager against the control plane, as the manager's service
 // account with only the RBAC of config/rbac/role.yaml, serving the webhooks that WithWebhooks
@@ -35,6 +36,7 @@ func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
 	}
 	wio := e.WebhookInstallOptions
 	opts.MetricsAddr, opts.HealthAddr = "0", "0"
+	opts.ManagerUser = managerUser
 	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
 	mgr, err := manager.New(cfg, opts)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package tanzukubernetescluster admits TanzuKubernetesClusters: both topology classes must exist
 // and be bound in the cluster's namespace, the pools must have sane sizes and storage, and the
 // version hint must resolve to a TanzuKubernetesRelease, whose full version the defaulter pins in
-// spec.distribution.fullVersion.
+// spec.distribution.fullVersion. The metadata the product writes is the manager's to change.
 package tanzukubernetescluster
 
 import (
@@ -17,6 +17,7 @@ import (
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
+	"github.com/vm-service/vm-service/internal/ownership"
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
@@ -25,6 +26,15 @@ import (
 // Validator checks TanzuKubernetesClusters on create and update.
 type Validator struct {
 	enforcement.ClassPolicy
+	// Guard keeps the cluster's finalizer and product labels and annotations in the manager's
+	// hands.
+	Guard ownership.Guard
+}
+
+// finalizer is what a user who removes the cluster's finalizer is told to do instead.
+var finalizer = ownership.Finalizer{
+	Name:    runv1.TanzuKubernetesClusterFinalizer,
+	Instead: "delete the TanzuKubernetesCluster instead; the controller removes its finalizer once the cluster's VirtualMachines are gone",
 }
 
 var _ admission.Validator[*runv1.TanzuKubernetesCluster] = &Validator{}
@@ -63,7 +73,15 @@ func (v *Validator) ValidateDelete(context.Context, *runv1.TanzuKubernetesCluste
 }
 
 func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernetesCluster) (admission.Warnings, error) {
-	var f enforcement.Findings
+	var was client.Object // a nil *TanzuKubernetesCluster would not be a nil Object
+	if old != nil {
+		was = old
+	}
+	owned, err := v.Guard.Check(ctx, was, tkc, finalizer)
+	if err != nil {
+		return nil, err
+	}
+	f := enforcement.Findings{Invalid: owned}
 	pools := []struct {
 		name      string
 		pool, was *runv1.TopologySettings

@@ -1,5 +1,6 @@
 // Package virtualmachine admits VirtualMachines: the class must exist and be bound in the VM's
-// namespace, and what the VM was deployed from cannot change once it exists in vSphere.
+// namespace, what the VM was deployed from cannot change once it exists in vSphere, and the
+// metadata the product writes is the manager's to change.
 package virtualmachine
 
 import (
@@ -11,6 +12,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/enforcement"
+	"github.com/vm-service/vm-service/internal/ownership"
 )
 
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachine,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachines,verbs=create;update,versions=v1alpha1,name=vvirtualmachine.vmoperator.vmware.com,admissionReviewVersions=v1
@@ -18,6 +20,15 @@ import (
 // Validator checks VirtualMachines on create and update.
 type Validator struct {
 	enforcement.ClassPolicy
+	// Guard keeps the VM's finalizer, cluster owner references and product labels and
+	// annotations in the manager's hands.
+	Guard ownership.Guard
+}
+
+// finalizer is what a user who removes the VM's finalizer is told to do instead.
+var finalizer = ownership.Finalizer{
+	Name:    vmopv1.VirtualMachineFinalizer,
+	Instead: "delete the VirtualMachine instead; the controller removes its finalizer once the vSphere VM is gone",
 }
 
 var _ admission.Validator[*vmopv1.VirtualMachine] = &Validator{}
@@ -30,10 +41,14 @@ func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
 var specPath = field.NewPath("spec")
 
 // ValidateCreate refuses a class that does not exist or is not bound in the namespace, a storage
-// class not assigned to it, malformed
-// guest data and fields this release does not act on.
+// class not assigned to it, malformed guest data, fields this release does not act on, and,
+// from anyone but the manager, an owner reference to a cluster or a product label or annotation.
 func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
-	f := enforcement.Findings{Invalid: specErrors(nil, vm)}
+	owned, err := v.Guard.Check(ctx, nil, vm, finalizer)
+	if err != nil {
+		return nil, err
+	}
+	f := enforcement.Findings{Invalid: append(specErrors(nil, vm), owned...)}
 	if err := v.checkClass(ctx, vm, &f); err != nil {
 		return nil, err
 	}
@@ -45,9 +60,14 @@ func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachin
 
 // ValidateUpdate checks a changed class like a new one. Once the VM exists in vSphere
 // (status.uniqueID is set), its class, image and storage class are fixed: vSphere VMs are not
-// resized or re-imaged in place, so a change would be silently ignored.
+// resized or re-imaged in place, so a change would be silently ignored. Only the manager may
+// remove the finalizer or change cluster owner references and product labels and annotations.
 func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
-	f := enforcement.Findings{Invalid: specErrors(old, vm)}
+	owned, err := v.Guard.Check(ctx, old, vm, finalizer)
+	if err != nil {
+		return nil, err
+	}
+	f := enforcement.Findings{Invalid: append(specErrors(old, vm), owned...)}
 	exists := old.Status.UniqueID != ""
 	if exists {
 		for _, fixed := range []struct {
