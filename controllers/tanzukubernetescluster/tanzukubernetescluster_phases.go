@@ -65,7 +65,7 @@ func clusterRelease(dist runv1.Distribution, releases []runv1.TanzuKubernetesRel
 	return release, tkr.ClusterReleaseCompatible(full, releases), tkr.ClusterUpdatesAvailable(full, releases)
 }
 
-// observeMachines reads the VMs the cluster owns and lays them against the machines the spec
+// observeMachines reads the VMs the cluster created and lays them against the machines the spec
 // asks for.
 func (r *Reconciler) observeMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
 	tkc := s.cluster
@@ -75,9 +75,7 @@ func (r *Reconciler) observeMachines(ctx context.Context, s *scope) (ctrl.Result
 	}
 	s.vms = make(map[string]*vmopv1.VirtualMachine, len(vms.Items))
 	for i := range vms.Items {
-		vm := &vms.Items[i]
-		// The label can be copied by anyone; ownership is what makes a VM the cluster's.
-		if metav1.IsControlledBy(vm, tkc) {
+		if vm := &vms.Items[i]; createdBy(vm, tkc) {
 			s.vms[vm.Name] = vm
 		}
 	}
@@ -195,7 +193,7 @@ func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool P
 // existingVM looks at a VM that has a machine's name but that observeMachines did not find to be
 // the cluster's. Names are deterministic, so it may be the cluster's own VM from an earlier
 // reconcile that the cache does not show yet; its event re-queues the cluster. A VM the cluster
-// does not control is never adopted, changed or deleted: the machine is blocked, saying whose
+// did not create is never adopted, changed or deleted: the machine is blocked, saying whose
 // VM has the name, instead of the cluster waiting in creating for a VM that never comes.
 func (r *Reconciler) existingVM(ctx context.Context, s *scope, name string) (*Blocker, error) {
 	vm := &vmopv1.VirtualMachine{}
@@ -207,12 +205,20 @@ func (r *Reconciler) existingVM(ctx context.Context, s *scope, name string) (*Bl
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("read VirtualMachine %s, which already exists: %w", name, err)
-	case !metav1.IsControlledBy(vm, s.cluster):
-		s.log.Info("machine name taken by a VirtualMachine the cluster does not control", "vm", name)
+	case !createdBy(vm, s.cluster):
+		s.log.Info("machine name taken by a VirtualMachine the cluster did not create", "vm", name)
 		return &Blocker{Reason: runv1.MachineNameTakenReason, Message: nameTakenMessage(vm)}, nil
 	}
 	s.vms[name] = vm
 	return nil, nil
+}
+
+// createdBy says whether the cluster created vm: it carries both marks the controller puts on
+// its VMs, the cluster's name label and a controller reference with the cluster's UID. Admission
+// keeps both the manager's to write; requiring both here keeps a VM that has only one, written
+// by someone admission trusts, from becoming a machine of the cluster.
+func createdBy(vm *vmopv1.VirtualMachine, tkc *runv1.TanzuKubernetesCluster) bool {
+	return vm.Labels[runv1.ClusterNameLabel] == tkc.Name && metav1.IsControlledBy(vm, tkc)
 }
 
 // nameTakenMessage says which VM holds a machine's name, who controls it, and what to do.
@@ -221,7 +227,7 @@ func nameTakenMessage(vm *vmopv1.VirtualMachine) string {
 	if ref := metav1.GetControllerOf(vm); ref != nil {
 		holder = fmt.Sprintf("controller %s/%s", ref.Kind, ref.Name)
 	}
-	return fmt.Sprintf("VirtualMachine %q in namespace %q has this machine's name and is not controlled by this cluster (%s); "+
+	return fmt.Sprintf("VirtualMachine %q in namespace %q has this machine's name and was not created by this cluster (%s); "+
 		"delete it, or recreate it under another name, so the cluster can create its machine", vm.Name, vm.Namespace, holder)
 }
 

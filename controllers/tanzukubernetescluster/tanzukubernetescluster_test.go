@@ -10,6 +10,8 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -268,7 +270,7 @@ var _ = Describe("A machine name taken by a VM the cluster does not control", fu
 		tkc = cluster(ns, "squatted")
 		Expect(tkc.Status.Phase).To(Equal(runv1.PhaseFailed))
 		Expect(conditions.Get(tkc.Status.Conditions, "ControlPlaneReady").Message).To(And(
-			ContainSubstring(`Machine %s: MachineNameTaken: VirtualMachine "%s" in namespace "%s" has this machine's name and is not controlled by this cluster (no controller)`, name, name, ns),
+			ContainSubstring(`Machine %s: MachineNameTaken: VirtualMachine "%s" in namespace "%s" has this machine's name and was not created by this cluster (no controller)`, name, name, ns),
 			ContainSubstring("delete it, or recreate it under another name"),
 		))
 		Expect(conditions.Get(tkc.Status.Conditions, "Ready").Reason).To(Equal("MachineNameTaken @ Machine/" + name))
@@ -285,6 +287,36 @@ var _ = Describe("A machine name taken by a VM the cluster does not control", fu
 			return admin.Get(ctx, client.ObjectKeyFromObject(squatter), vm) == nil && metav1IsControlledBy(vm, cluster(ns, "squatted"))
 		}).Should(BeTrue())
 		runningWithReadyVMs(ns, "squatted", 2)
+	})
+})
+
+var _ = Describe("A VM under a machine's name with a controller reference to the cluster", func() {
+	It("is not adopted without the cluster's name label, which only the cluster's controller writes", func() {
+		ns := newNamespace()
+		tkc := objects.Cluster(ns, "lured", "guaranteed-medium", "best-effort-medium")
+		tkc.Spec.Topology.ControlPlane.Count, tkc.Spec.Topology.Workers.Count = 1, 0
+		By("creating the cluster before its classes are bound, so its names are known before any VM is made")
+		createCluster(tkc)
+		Eventually(phase(ns, "lured")).Should(Equal(runv1.PhaseFailed))
+		tkc = cluster(ns, "lured")
+		name := tkcctrl.MachineNames("lured", tkc.UID, tkcctrl.ControlPlanePool, 1)[0]
+		// Admission refuses this reference from a developer; an admin gets past it, and the
+		// controller still does not take the VM for its own.
+		lure := objects.VM(ns, name, "guaranteed-medium", "someone-elses-image")
+		lure.OwnerReferences = []metav1.OwnerReference{{APIVersion: runv1.GroupVersion.String(), Kind: "TanzuKubernetesCluster",
+			Name: tkc.Name, UID: tkc.UID, Controller: ptr.To(true)}}
+		Expect(admin.Create(ctx, lure)).To(Succeed())
+
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		Eventually(func() string {
+			c := conditions.Get(cluster(ns, "lured").Status.Conditions, "ControlPlaneReady")
+			if c == nil {
+				return ""
+			}
+			return c.Reason
+		}).Should(Equal("MachineNameTaken @ Machine/" + name))
+		Expect(conditions.Get(cluster(ns, "lured").Status.Conditions, "ControlPlaneReady").Message).To(ContainSubstring(
+			`was not created by this cluster (controller TanzuKubernetesCluster/lured)`))
 	})
 })
 
