@@ -72,15 +72,8 @@ func startManagerWith(wrap func(vsphere.Provider) vsphere.Provider) {
 	if stopManager != nil {
 		stopManager()
 	}
-	u := sim.URL()
-	password, _ := u.User.Password()
-	username := u.User.Username()
-	u.User = nil
 	vc := &manager.VCenterOptions{
-		Config: vsphere.Config{
-			URL: u.String(), Username: username, Password: password, Insecure: true,
-			Cluster: vcsim.ClusterName, ContentLibrary: library,
-		},
+		Config:            simConfig(),
 		ImageSyncInterval: 500 * time.Millisecond,
 		IPPool:            "127.0.128.0/24,DC0_DVPG0=127.0.144.0/24",
 	}
@@ -92,6 +85,18 @@ func startManagerWith(wrap func(vsphere.Provider) vsphere.Provider) {
 	var err error
 	_, stopManager, err = env.StartManager(manager.Options{Enforcement: enforcement.Warn, VCenter: vc})
 	Expect(err).NotTo(HaveOccurred())
+}
+
+// simConfig is the vCenter configuration of the simulator as it runs now.
+func simConfig() vsphere.Config {
+	u := sim.URL()
+	password, _ := u.User.Password()
+	username := u.User.Username()
+	u.User = nil
+	return vsphere.Config{
+		URL: u.String(), Username: username, Password: password, Insecure: true,
+		Cluster: vcsim.ClusterName, ContentLibrary: library,
+	}
 }
 
 func newNamespace() string { return env.NewNamespace("vm") }

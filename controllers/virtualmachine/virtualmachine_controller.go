@@ -114,8 +114,9 @@ type scope struct {
 	// state is what vSphere reported this pass; nil when it was not asked or the call failed.
 	state *vsphere.VMState
 	// vsphereErr is the vSphere call that failed, for the Provisioned condition; networkErr says
-	// a NIC's network is missing, addressErr that no address could be allocated.
-	vsphereErr, networkErr, addressErr error
+	// a NIC's network is missing, addressErr that no address could be allocated, nameErr that
+	// another vSphere VM has the VM's name.
+	vsphereErr, networkErr, addressErr, nameErr error
 	// guestData is the VM's guest data source as read; nil without spec.vmMetadata or before it
 	// is read. guestIgnored and guestErr say what applying it left out or why it could not.
 	guestData    *guestData

@@ -30,6 +30,8 @@ const (
 	imageRetryInterval = time.Minute
 	// networkRetryInterval: a VM whose network vCenter lacks; nothing watches vSphere's networks.
 	networkRetryInterval = 30 * time.Second
+	// nameRetryInterval: a VM whose name another vSphere VM has; nothing watches vSphere's VMs.
+	nameRetryInterval = 30 * time.Second
 )
 
 // checkPrereqs decides whether the VM may use its class here and whether its image exists. A VM
@@ -112,6 +114,10 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	if errors.Is(err, vsphere.ErrNetworkNotFound) {
 		s.networkErr = err // nothing watches vSphere's networks: look again later
 		return ctrl.Result{RequeueAfter: networkRetryInterval}, nil
+	}
+	if errors.Is(err, vsphere.ErrNameTaken) {
+		s.nameErr = err
+		return ctrl.Result{RequeueAfter: nameRetryInterval}, nil
 	}
 	if err != nil {
 		s.vsphereErr = err

@@ -31,8 +31,9 @@ type statusInput struct {
 	DeployStarted bool
 	// State is what vSphere reported this pass; nil when it was not asked or the call failed.
 	State *vsphere.VMState
-	// VSphereErr is the vSphere call that failed this pass; NetworkErr names a missing network.
-	VSphereErr, NetworkErr error
+	// VSphereErr is the vSphere call that failed this pass; NetworkErr names a missing network,
+	// NameErr the vSphere VM that has the VM's name.
+	VSphereErr, NetworkErr, NameErr error
 	// AddressErr says why no address could be allocated for a NIC.
 	AddressErr error
 	// Class is the class as it is now (nil when gone); Applied the class as the VM was made.
@@ -71,6 +72,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		State:         s.state,
 		VSphereErr:    s.vsphereErr,
 		NetworkErr:    s.networkErr,
+		NameErr:       s.nameErr,
 		AddressErr:    s.addressErr,
 		Class:         s.access.Found,
 		Applied:       vm.Status.Class,
@@ -115,6 +117,9 @@ func computeStatus(in statusInput) vmStatus {
 	case in.NetworkErr != nil:
 		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.NetworkNotFoundReason,
 			vmopv1.ConditionSeverityError, "%v; %s once it exists in vCenter", in.NetworkErr, waitsFor(exists)))
+	case in.NameErr != nil:
+		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.VirtualMachineNameTakenReason,
+			vmopv1.ConditionSeverityError, "%v; it is left alone, and the VM is made once the name is free: rename or remove that VM in vCenter, or recreate this VirtualMachine under another name", in.NameErr))
 	case in.State != nil:
 		out.Provisioned = ptr(conditions.True(vmopv1.VirtualMachineProvisionedCondition))
 	case in.Existed || in.Deleting:

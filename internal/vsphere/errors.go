@@ -20,6 +20,11 @@ var (
 	// ErrImageNotFound means the content library has no item with the requested image name; a
 	// controller reports it as VirtualMachineImageNotFound.
 	ErrImageNotFound = errors.New("image not found in content library")
+
+	// ErrNameTaken means a vSphere VM that VM Service did not make for this VirtualMachine has
+	// its name in the namespace's folder; a controller reports it as VirtualMachineNameTaken and
+	// never touches that VM.
+	ErrNameTaken = errors.New("name taken by another vSphere VM")
 )
 
 // IsUnreachable says whether err means vCenter could not be reached. TLS certificate errors do

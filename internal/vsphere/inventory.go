@@ -76,6 +76,29 @@ func (inv *inventory) vmByInstanceUUID(ctx context.Context, uuid string) (*objec
 	return object.NewVirtualMachine(inv.c.vim, ref.Reference()), nil
 }
 
+// interruptedCreation is the VM in folder that a creation for instanceUUID deployed and did not
+// finish; nil when there is none.
+func (inv *inventory) interruptedCreation(ctx context.Context, folder *object.Folder, instanceUUID string) (*object.VirtualMachine, error) {
+	ref, err := inv.child(ctx, folder, DeployName(instanceUUID), "VirtualMachine")
+	if err != nil || ref == nil {
+		return nil, err
+	}
+	return object.NewVirtualMachine(inv.c.vim, *ref), nil
+}
+
+// nameFree makes sure no VM in folder has name: the caller's own VM would have been found by its
+// instance UUID, so one found here was made by someone else and is never adopted.
+func (inv *inventory) nameFree(ctx context.Context, folder *object.Folder, name string) error {
+	ref, err := inv.child(ctx, folder, name, "VirtualMachine")
+	if err != nil {
+		return err
+	}
+	if ref != nil {
+		return fmt.Errorf("%w: VM %s in the namespace's folder is named %q and was not made for this VirtualMachine", ErrNameTaken, ref.Value, name)
+	}
+	return nil
+}
+
 // child returns the direct child of parent named name if it is of kind (a managed object type
 // such as "Folder"); nil when there is none.
 func (inv *inventory) child(ctx context.Context, parent object.Reference, name, kind string) (*types.ManagedObjectReference, error) {

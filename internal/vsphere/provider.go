@@ -19,8 +19,9 @@ type Provider interface {
 	ListImages(ctx context.Context) ([]Image, error)
 }
 
-// VMRef identifies a VirtualMachine's vSphere VM. InstanceUUID is what finds it; Namespace and
-// Name find a VM whose creation was interrupted before its instance UUID was set.
+// VMRef identifies a VirtualMachine's vSphere VM. InstanceUUID is what finds it, and, with
+// Namespace, a VM whose creation was interrupted before that UUID was set (see DeployName); Name
+// is the name the VM is given, never a way to find it.
 type VMRef struct {
 	Namespace string
 	Name      string

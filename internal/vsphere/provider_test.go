@@ -191,13 +191,13 @@ var _ = Describe("The govmomi provider", func() {
 		// A previous manager deployed app-1 into the namespace and died before sizing it.
 		_, err := p.EnsureVM(logged(ctx), vmSpec("other", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae0ff", objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOff))
 		Expect(err).NotTo(HaveOccurred())
-		deployRaw(ctx, e, "app-1")
-		Expect(e.vmsNamed(ctx, "app-1")).To(HaveLen(1))
-
 		const uuid = "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae006"
+		deployRaw(ctx, e, vsphere.DeployName(uuid))
+
 		state, err := e.provider().EnsureVM(logged(ctx), vmSpec("app-1", uuid, objects.GuaranteedClass("c", 4, "8Gi"), vmopv1.VirtualMachinePoweredOn))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(e.vmsNamed(ctx, "app-1")).To(HaveLen(1))
+		Expect(e.vmsNamed(ctx, vsphere.DeployName(uuid))).To(BeEmpty(), "it was renamed as it got its instance UUID")
 		vm := e.vmByInstanceUUID(ctx, uuid)
 		Expect(vm).NotTo(BeNil())
 		Expect(vm.Self.Value).To(Equal(state.MoID))
@@ -221,9 +221,40 @@ var _ = Describe("The govmomi provider", func() {
 	It("deletes a VM whose creation was interrupted before it got its instance UUID", func(ctx SpecContext) {
 		_, err := p.EnsureVM(logged(ctx), vmSpec("other", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae0fe", objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOff))
 		Expect(err).NotTo(HaveOccurred())
-		deployRaw(ctx, e, "half-0")
-		Expect(p.DeleteVM(logged(ctx), vsphere.VMRef{Namespace: namespace, Name: "half-0", InstanceUUID: "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae008"})).To(Succeed())
-		Expect(e.vmsNamed(ctx, "half-0")).To(BeEmpty())
+		const uuid = "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae008"
+		deployRaw(ctx, e, vsphere.DeployName(uuid))
+		Expect(p.DeleteVM(logged(ctx), vsphere.VMRef{Namespace: namespace, Name: "half-0", InstanceUUID: uuid})).To(Succeed())
+		Expect(e.vmsNamed(ctx, vsphere.DeployName(uuid))).To(BeEmpty())
+	})
+
+	It("never adopts, changes or destroys a VM it did not make that has the VirtualMachine's name", func(ctx SpecContext) {
+		// A VM left in the namespace's folder, by an administrator or a VirtualMachine deleted
+		// without its finalizer, has the name a new VirtualMachine takes.
+		_, err := p.EnsureVM(logged(ctx), vmSpec("other", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae0fd", objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOff))
+		Expect(err).NotTo(HaveOccurred())
+		deployRaw(ctx, e, "left-0")
+		foreign := e.vmsNamed(ctx, "left-0")
+		Expect(foreign).To(HaveLen(1))
+		before := e.vmByMoID(ctx, foreign[0].Reference())
+
+		const uuid = "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae013"
+		spec := vmSpec("left-0", uuid, objects.GuaranteedClass("c", 4, "8Gi"), vmopv1.VirtualMachinePoweredOn)
+		_, err = e.provider().EnsureVM(logged(ctx), spec)
+		Expect(err).To(MatchError(vsphere.ErrNameTaken))
+		Expect(err.Error()).To(And(ContainSubstring(foreign[0].Reference().Value), ContainSubstring(`"left-0"`)))
+		Expect(vsphere.IsUnreachable(err)).To(BeFalse())
+
+		By("leaving it as it was, and making nothing")
+		after := e.vmByMoID(ctx, foreign[0].Reference())
+		Expect(after.Config.InstanceUuid).To(Equal(before.Config.InstanceUuid))
+		Expect(after.Config.Hardware.NumCPU).To(Equal(before.Config.Hardware.NumCPU))
+		Expect(after.Runtime.PowerState).To(Equal(before.Runtime.PowerState))
+		Expect(e.vmByInstanceUUID(ctx, uuid)).To(BeNil())
+		Expect(e.vmsNamed(ctx, vsphere.DeployName(uuid))).To(BeEmpty())
+
+		By("and deleting the VirtualMachine's VM never destroys it")
+		Expect(p.DeleteVM(logged(ctx), spec.VMRef)).To(Succeed())
+		Expect(e.vmsNamed(ctx, "left-0")).To(HaveLen(1))
 	})
 
 	It("says clearly when the image is not in the library, and makes no VM", func(ctx SpecContext) {
@@ -305,9 +336,9 @@ var _ = Describe("The govmomi provider", func() {
 	})
 })
 
-// deployRaw deploys the test image into the namespace's pool and folder the way the provider
-// would, without sizing it or setting its instance UUID: what a crash right after the deploy
-// leaves behind.
+// deployRaw deploys the test image as name into the namespace's pool and folder, without sizing
+// it or setting its instance UUID: under a VirtualMachine's DeployName, what a crash right after
+// the provider's deploy leaves behind; under another name, a VM someone else made.
 func deployRaw(ctx context.Context, e *env, name string) {
 	GinkgoHelper()
 	rc, err := e.sim.RestClient(ctx)

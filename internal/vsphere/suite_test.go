@@ -100,8 +100,14 @@ func (e *env) vmByInstanceUUID(ctx context.Context, uuid string) *mo.VirtualMach
 	if ref == nil {
 		return nil
 	}
+	return e.vmByMoID(ctx, ref.Reference())
+}
+
+// vmByMoID reads a VM through the admin client.
+func (e *env) vmByMoID(ctx context.Context, ref types.ManagedObjectReference) *mo.VirtualMachine {
+	GinkgoHelper()
 	var vm mo.VirtualMachine
-	Expect(object.NewCommon(e.admin.Client, ref.Reference()).Properties(ctx, ref.Reference(), nil, &vm)).To(Succeed())
+	Expect(object.NewCommon(e.admin.Client, ref).Properties(ctx, ref, nil, &vm)).To(Succeed())
 	return &vm
 }
 

@@ -21,9 +21,10 @@ import (
 // state.
 //
 // Creation is idempotent in two steps. The VM is found by its instance UUID, which is set last,
-// as the mark that creation finished. A VM in the namespace's folder with the VirtualMachine's
-// name but not yet that UUID is a creation interrupted by a restart: it is finished, never
-// duplicated (vCenter would refuse a second VM of that name in the folder anyway).
+// together with the VirtualMachine's name, as the mark that creation finished. A VM in the
+// namespace's folder named DeployName is a creation interrupted by a restart: it is finished,
+// never duplicated. A VM with the VirtualMachine's name but not its instance UUID was made by
+// someone else: EnsureVM returns ErrNameTaken and never touches it.
 func (p *GovmomiProvider) EnsureVM(ctx context.Context, spec VMSpec) (VMState, error) {
 	if err := spec.validate(); err != nil {
 		return VMState{}, err
@@ -137,15 +138,16 @@ func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMS
 		}
 	}
 
-	var vm *object.VirtualMachine
-	ref, err := inv.child(ctx, folder, spec.Name, "VirtualMachine")
-	if err != nil {
+	if err := inv.nameFree(ctx, folder, spec.Name); err != nil {
 		return nil, err
 	}
-	if ref != nil {
-		vm = object.NewVirtualMachine(inv.c.vim, *ref)
-		logger.Info("finishing interrupted VM creation", "vm", ref.Value)
-	} else {
+	vm, err := inv.interruptedCreation(ctx, folder, spec.InstanceUUID)
+	switch {
+	case err != nil:
+		return nil, err
+	case vm != nil:
+		logger.Info("finishing interrupted VM creation", "vm", vm.Reference().Value)
+	default:
 		if vm, err = p.deploy(ctx, inv, spec, pool, folder); err != nil {
 			return nil, err
 		}
@@ -180,7 +182,8 @@ func (p *GovmomiProvider) deploy(ctx context.Context, inv *inventory, spec VMSpe
 	}
 	d := vcenter.Deploy{
 		DeploymentSpec: vcenter.DeploymentSpec{
-			Name:          spec.Name,
+			// Deploy can't set an instance UUID on every vCenter: a name only we use marks the VM until configure.
+			Name:          DeployName(spec.InstanceUUID),
 			AcceptAllEULA: true,
 		},
 		Target: vcenter.Target{
@@ -209,7 +212,14 @@ func (p *GovmomiProvider) deploy(ctx context.Context, inv *inventory, spec VMSpe
 	return object.NewVirtualMachine(inv.c.vim, *ref), nil
 }
 
-// configure applies the class and, last, the instance UUID that marks creation as finished.
+// DeployName is the name a VM has from its deploy until its creation finishes: only the
+// VirtualMachine with that instance UUID deploys under it, so a VM of that name in the namespace's
+// folder is that VirtualMachine's unfinished creation, and one with the VirtualMachine's own name is
+// never mistaken for it.
+func DeployName(instanceUUID string) string { return instanceUUID }
+
+// configure applies the class and, last, the instance UUID and name that mark creation as
+// finished, in one reconfigure.
 func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *object.VirtualMachine, spec VMSpec) error {
 	s := spec.Sizing
 	var cpuReservation, cpuLimit int64
@@ -221,14 +231,19 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 		cpuReservation, cpuLimit = cpuMHz(s.CPURequestMilli, mhz), cpuMHz(s.CPULimitMilli, mhz)
 	}
 	config := types.VirtualMachineConfigSpec{
+		Name:             spec.Name,
 		InstanceUuid:     spec.InstanceUUID,
 		NumCPUs:          s.CPUs,
 		MemoryMB:         s.MemoryMiB,
 		CpuAllocation:    allocation(cpuReservation, cpuLimit),
 		MemoryAllocation: allocation(s.MemoryRequestMiB, s.MemoryLimitMiB),
 	}
-	if err := reconfigure(ctx, vm, config); err != nil {
-		return fmt.Errorf("size VM %s (%d CPUs, %d MiB, reserve %d MHz and %d MiB): %w",
+	err := reconfigure(ctx, vm, config)
+	if fault.Is(err, &types.DuplicateName{}) {
+		return fmt.Errorf("%w: a VM named %q appeared in the namespace's folder while VM %s was made", ErrNameTaken, spec.Name, vm.Reference().Value)
+	}
+	if err != nil {
+		return fmt.Errorf("size and name VM %s (%d CPUs, %d MiB, reserve %d MHz and %d MiB): %w",
 			vm.Reference().Value, s.CPUs, s.MemoryMiB, cpuReservation, s.MemoryRequestMiB, err)
 	}
 	log.FromContext(ctx).Info("sized VM", "vm", vm.Reference().Value, "cpus", s.CPUs, "memoryMiB", s.MemoryMiB,
@@ -413,7 +428,8 @@ func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMSt
 }
 
 // DeleteVM powers the VM off and destroys it. It also removes a VM whose creation was
-// interrupted before its instance UUID was set, found by name in the namespace's folder.
+// interrupted before its instance UUID was set, found by DeployName in the namespace's folder; a
+// VM that merely has the VirtualMachine's name is never destroyed.
 func (p *GovmomiProvider) DeleteVM(ctx context.Context, ref VMRef) error {
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues(
 		"namespace", ref.Namespace, "name", ref.Name, "instanceUUID", ref.InstanceUUID))
@@ -437,18 +453,14 @@ func (p *GovmomiProvider) deleteVM(ctx context.Context, c *clients, ref VMRef) e
 			return err
 		}
 	}
-	if vm == nil && ref.Namespace != "" && ref.Name != "" {
+	if vm == nil && ref.Namespace != "" && ref.InstanceUUID != "" {
 		folder, err := inv.namespaceFolder(ctx, ref.Namespace, false)
 		if err != nil {
 			return err
 		}
 		if folder != nil {
-			r, err := inv.child(ctx, folder, ref.Name, "VirtualMachine")
-			if err != nil {
+			if vm, err = inv.interruptedCreation(ctx, folder, ref.InstanceUUID); err != nil {
 				return err
-			}
-			if r != nil {
-				vm = object.NewVirtualMachine(c.vim, *r)
 			}
 		}
 	}

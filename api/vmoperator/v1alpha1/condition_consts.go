@@ -51,6 +51,10 @@ const (
 	// IPAddressUnavailableReason (VirtualMachineProvisioned False): a NIC's network pool has no
 	// free address.
 	IPAddressUnavailableReason = "IPAddressUnavailable"
+	// VirtualMachineNameTakenReason (VirtualMachineProvisioned False): a vSphere VM that VM
+	// Service did not make for this VirtualMachine has its name in the namespace's folder; that VM
+	// is never adopted, changed or destroyed, and nothing is made until the name is free.
+	VirtualMachineNameTakenReason = "VirtualMachineNameTaken"
 	// ProvisioningFailedReason (VirtualMachineProvisioned False): vCenter refused an operation.
 	ProvisioningFailedReason = "ProvisioningFailed"
 
