@@ -104,8 +104,9 @@ type scope struct {
 	// written is the status as last written, to tell what a write changed.
 	written *vmopv1.VirtualMachineStatus
 
-	// existed says the VM existed in vSphere when the reconcile began (status.uniqueID set).
-	existed bool
+	// existed says the VM existed in vSphere when the reconcile began (status.uniqueID set);
+	// missing that vSphere then said it is gone, and nothing was made since it may not be.
+	existed, missing bool
 	// access is the class-access decision; checked is set once prerequisites were read.
 	access     classaccess.Decision
 	storage    storageaccess.Decision

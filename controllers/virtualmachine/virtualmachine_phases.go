@@ -36,7 +36,7 @@ const (
 
 // checkPrereqs decides whether the VM may use its class here and whether its image exists. A VM
 // that exists keeps being managed (power, status) whatever happened to its class or binding:
-// revocation only warns.
+// revocation only warns. But one whose vSphere VM is gone is made again only as a new VM may be.
 func (r *Reconciler) checkPrereqs(ctx context.Context, s *scope) (ctrl.Result, error) {
 	d, err := classaccess.Check(ctx, r.readers(), s.vm.Namespace, s.vm.Spec.ClassName)
 	if err != nil {
@@ -61,8 +61,12 @@ func (r *Reconciler) checkPrereqs(ctx context.Context, s *scope) (ctrl.Result, e
 }
 
 // blocked says whether nothing may be made in vSphere for the VM this pass.
-func (s *scope) blocked() bool {
-	return !s.existed && (!s.checked || !s.access.Usable() || !s.storage.Usable() || !s.imageFound || (s.guestData != nil && s.guestData.missing))
+func (s *scope) blocked() bool { return !s.existed && !s.mayCreate() }
+
+// mayCreate says whether a new vSphere VM may be made for the VM: for one that exists, whether it
+// may be made again should it be gone from vSphere.
+func (s *scope) mayCreate() bool {
+	return s.checked && s.access.Usable() && s.storage.Usable() && s.imageFound && (s.guestData == nil || !s.guestData.missing)
 }
 
 // recordAddresses records, before any vSphere call acts on them, each NIC's address and, the first
@@ -103,6 +107,7 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	vm := s.vm
 	spec := r.vmSpec(vm, s.access.Found)
 	spec.StoragePolicyID = s.storage.PolicyID
+	spec.MustExist = !s.mayCreate() // revocation blocks re-creating a VM removed in vSphere too
 	if !setGuestData(s, &spec) {
 		return ctrl.Result{}, nil // VirtualMachineMetadataReady says why; a spec edit brings it back
 	}
@@ -114,6 +119,11 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	if errors.Is(err, vsphere.ErrNetworkNotFound) {
 		s.networkErr = err // nothing watches vSphere's networks: look again later
 		return ctrl.Result{RequeueAfter: networkRetryInterval}, nil
+	}
+	if errors.Is(err, vsphere.ErrVMNotFound) {
+		s.missing = true // the binding, class, quota and guest data watches bring it back
+		s.log.Info("vSphere VM is gone and may not be made again yet", "uniqueID", vm.Status.UniqueID)
+		return ctrl.Result{}, nil
 	}
 	if errors.Is(err, vsphere.ErrNameTaken) {
 		s.nameErr = err

@@ -19,8 +19,9 @@ import (
 type statusInput struct {
 	// Deleting says the VM is being deleted; Gone that its finalizer was removed this pass.
 	Deleting, Gone bool
-	// Existed says the VM existed in vSphere when the reconcile began.
-	Existed bool
+	// Existed says the VM existed in vSphere when the reconcile began; Missing that vSphere said
+	// this pass that it no longer does, and nothing was made.
+	Existed, Missing bool
 	// Checked says the prerequisites were read this pass: Access, Storage (for a VM not made yet)
 	// and ImageFound hold them.
 	Checked    bool
@@ -56,6 +57,8 @@ type vmStatus struct {
 	Phase                                                       vmopv1.VMStatusPhase
 	State                                                       *vsphere.VMState
 	PrereqReady, Provisioned, ClassInSync, Ready, MetadataReady *vmopv1.Condition
+	// Forget clears what status says of a vSphere VM that is gone.
+	Forget bool
 }
 
 func (r *Reconciler) statusInput(s *scope) statusInput {
@@ -64,6 +67,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		Deleting:      !vm.DeletionTimestamp.IsZero(),
 		Gone:          !controllerutil.ContainsFinalizer(vm, vmopv1.VirtualMachineFinalizer),
 		Existed:       s.existed,
+		Missing:       s.missing,
 		Checked:       s.checked,
 		Access:        s.access,
 		Storage:       s.storage,
@@ -88,7 +92,9 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 
 // computeStatus is the VM's phase and conditions from in, in one place.
 func computeStatus(in statusInput) vmStatus {
-	out := vmStatus{State: in.State}
+	out := vmStatus{State: in.State, Forget: in.Missing}
+	// A VM gone from vSphere is a VM not made yet, and vSphere just said nothing is there.
+	in.Existed, in.DeployStarted = in.Existed && !in.Missing, in.DeployStarted && !in.Missing
 	exists := in.Existed || in.State != nil
 	switch {
 	case in.Deleting && in.Gone:
@@ -149,6 +155,9 @@ func waitsFor(exists bool) string {
 // applyStatus writes the computed status onto vm.
 func applyStatus(vm *vmopv1.VirtualMachine, st vmStatus) {
 	vm.Status.Phase = st.Phase
+	if st.Forget {
+		forgetVSphereVM(&vm.Status)
+	}
 	if st.State != nil {
 		applyState(&vm.Status, *st.State)
 	}
@@ -156,6 +165,17 @@ func applyStatus(vm *vmopv1.VirtualMachine, st vmStatus) {
 		if c != nil {
 			conditions.Set(&vm.Status.Conditions, *c)
 		}
+	}
+}
+
+// forgetVSphereVM clears what status says of a vSphere VM that is gone, and the class it was made
+// with: another VM is a new VM, made from the class as it is then, and may take another class. The
+// NICs' addresses stay: they are the manager's allocations, which the next VM gets.
+func forgetVSphereVM(status *vmopv1.VirtualMachineStatus) {
+	status.UniqueID, status.BiosUUID, status.InstanceUUID, status.Host, status.VmIp = "", "", "", "", ""
+	status.PowerState, status.Class, status.Volumes = "", nil, nil
+	for i := range status.NetworkInterfaces {
+		status.NetworkInterfaces[i].MacAddress, status.NetworkInterfaces[i].Connected = "", false
 	}
 }
 

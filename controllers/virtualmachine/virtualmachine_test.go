@@ -260,6 +260,34 @@ spec: {className: %s, imageName: %s, powerState: poweredOn}
 		Expect(get(vm).Status.Phase).To(Equal(vmopv1.Created))
 	})
 
+	It("makes no new vSphere VM of a revoked class, not even for one removed in vSphere, and makes it once the binding returns", func() {
+		class := uniqueClass("best-effort-small", false, 2, "2Gi")
+		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		vm := objects.VM(ns, "replaced", class, ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+		first := poweredOn(vm).Status.UniqueID
+		Expect(k8s.Delete(ctx, objects.Binding(ns, class, class))).To(Succeed())
+		Eventually(func() vmopv1.ConditionSeverity { return prereq(vm).Severity }).Should(Equal(vmopv1.ConditionSeverityWarning))
+
+		Expect(inspect.Destroy(ctx, first)).To(Succeed())
+		update(vm.DeepCopy(), func(v *vmopv1.VirtualMachine) { v.Annotations = map[string]string{"example.com/poke": "1"} })
+		Eventually(func() vmopv1.Condition { return prereq(vm) }).Should(And(
+			HaveField("Reason", vmopv1.VirtualMachineClassBindingNotFoundReason),
+			HaveField("Severity", vmopv1.ConditionSeverityError),
+		), "nothing runs any more: the revocation is an error now")
+		Consistently(vmsNamed(vm.Name), "2s").Should(BeZero(), "nothing is made in vSphere while the class may not be used")
+		got := get(vm)
+		Expect(got.Status.UniqueID).To(BeEmpty())
+		Expect(got.Status.Phase).To(Equal(vmopv1.Creating))
+		Expect(condition(vm, vmopv1.VirtualMachineProvisionedCondition).Reason).To(Equal(vmopv1.WaitingForPrereqsReason))
+
+		By("making it again once the binding returns")
+		Eventually(func() error { return k8s.Create(ctx, objects.Binding(ns, class, class)) }).Should(Succeed())
+		Eventually(func() string { return get(vm).Status.UniqueID }).Should(And(Not(BeEmpty()), Not(Equal(first))))
+		poweredOn(vm)
+		Expect(inVSphere(vm).NumCPU).To(BeEquivalentTo(2))
+	})
+
 	It("keeps a running VM's size when its class is edited, and says the class changed", func() {
 		class := uniqueClass("best-effort-medium", false, 2, "8Gi")
 		Expect(k8s.Create(ctx, objects.Binding(ns, class, class))).To(Succeed())

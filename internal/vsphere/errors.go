@@ -25,6 +25,10 @@ var (
 	// its name in the namespace's folder; a controller reports it as VirtualMachineNameTaken and
 	// never touches that VM.
 	ErrNameTaken = errors.New("name taken by another vSphere VM")
+
+	// ErrVMNotFound means the VM does not exist and the spec asked that none be made
+	// (VMSpec.MustExist).
+	ErrVMNotFound = errors.New("VM not found in vSphere")
 )
 
 // IsUnreachable says whether err means vCenter could not be reached. TLS certificate errors do

@@ -42,6 +42,9 @@ type VMSpec struct {
 	StoragePolicyID string
 	// PowerState is the desired power state.
 	PowerState vmopv1.VirtualMachinePowerState
+	// MustExist makes EnsureVM make nothing: a VM that does not exist is ErrVMNotFound. It is set
+	// for a VirtualMachine that may not have a new VM, such as one whose class was revoked.
+	MustExist bool
 	// Network, when set, gives the VM's first NIC a static address through guest
 	// customization; it is applied only when the VM is made, and only when NICs is nil.
 	Network *StaticIP

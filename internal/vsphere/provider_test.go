@@ -257,6 +257,25 @@ var _ = Describe("The govmomi provider", func() {
 		Expect(e.vmsNamed(ctx, "left-0")).To(HaveLen(1))
 	})
 
+	It("makes nothing for a spec that must exist, and says the VM is not there", func(ctx SpecContext) {
+		const uuid = "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae014"
+		spec := vmSpec("kept-0", uuid, objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOn)
+		spec.MustExist = true
+		_, err := p.EnsureVM(logged(ctx), spec)
+		Expect(err).To(MatchError(vsphere.ErrVMNotFound))
+		Expect(e.vmsNamed(ctx, "kept-0")).To(BeEmpty())
+		Expect(e.vmsNamed(ctx, vsphere.DeployName(uuid))).To(BeEmpty())
+
+		By("while one that exists is managed as ever")
+		spec.MustExist = false
+		_, err = p.EnsureVM(logged(ctx), spec)
+		Expect(err).NotTo(HaveOccurred())
+		spec.MustExist, spec.PowerState = true, vmopv1.VirtualMachinePoweredOff
+		state, err := p.EnsureVM(logged(ctx), spec)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(state.PowerState).To(Equal(vmopv1.VirtualMachinePoweredOff))
+	})
+
 	It("says clearly when the image is not in the library, and makes no VM", func(ctx SpecContext) {
 		spec := vmSpec("lost-0", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae009", objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOn)
 		spec.Image = "no-such-image"

@@ -79,6 +79,8 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 	// NIC change, for the new cards' MACs).
 	var m *mo.VirtualMachine
 	switch {
+	case vm == nil && spec.MustExist:
+		return VMState{}, fmt.Errorf("%w: no VM has instance UUID %s", ErrVMNotFound, spec.InstanceUUID)
 	case vm == nil:
 		if vm, err = p.createVM(ctx, inv, spec); err != nil {
 			return VMState{}, err

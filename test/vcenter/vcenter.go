@@ -152,5 +152,19 @@ func (i *Inspector) VMNamed(ctx context.Context, name string) (VM, error) {
 	return vms[0], nil
 }
 
+// Destroy powers the VM with that managed object id off and removes it, as an administrator
+// would in the vSphere Client.
+func (i *Inspector) Destroy(ctx context.Context, moID string) error {
+	vm := object.NewVirtualMachine(i.client.Client, types.ManagedObjectReference{Type: "VirtualMachine", Value: moID})
+	if task, err := vm.PowerOff(ctx); err == nil {
+		_ = task.Wait(ctx) // a VM that is off already refuses; Destroy says what matters
+	}
+	task, err := vm.Destroy(ctx)
+	if err != nil {
+		return fmt.Errorf("destroy VM %s: %w", moID, err)
+	}
+	return task.Wait(ctx)
+}
+
 // Logout ends the inspector's session.
 func (i *Inspector) Logout(ctx context.Context) error { return i.client.Logout(ctx) }
