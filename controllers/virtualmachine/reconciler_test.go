@@ -2,9 +2,12 @@ package virtualmachine_test
 
 import (
 	"context"
+	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -12,6 +15,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/controllers/virtualmachine"
 	"github.com/vm-service/vm-service/internal/conditions"
+	"github.com/vm-service/vm-service/internal/ippool"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/fakeclient"
 	"github.com/vm-service/vm-service/test/objects"
@@ -30,6 +34,20 @@ func (p *recordingProvider) EnsureVM(_ context.Context, spec vsphere.VMSpec) (vs
 func (p *recordingProvider) DeleteVM(context.Context, vsphere.VMRef) error { return nil }
 
 func (p *recordingProvider) ListImages(context.Context) ([]vsphere.Image, error) { return nil, nil }
+
+// unreachableProvider is a vCenter that cannot be reached.
+type unreachableProvider struct{ deletes int }
+
+func (p *unreachableProvider) EnsureVM(context.Context, vsphere.VMSpec) (vsphere.VMState, error) {
+	return vsphere.VMState{}, fmt.Errorf("%w: connection refused", vsphere.ErrUnreachable)
+}
+
+func (p *unreachableProvider) DeleteVM(context.Context, vsphere.VMRef) error {
+	p.deletes++
+	return fmt.Errorf("%w: connection refused", vsphere.ErrUnreachable)
+}
+
+func (p *unreachableProvider) ListImages(context.Context) ([]vsphere.Image, error) { return nil, nil }
 
 var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 	It("keeps managing an existing VM whose class was deleted, with its applied size", func() {
@@ -54,6 +72,47 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		Expect(prereq).NotTo(BeNil())
 		Expect(prereq.Reason).To(Equal(vmopv1.VirtualMachineClassNotFoundReason))
 		Expect(prereq.Severity).To(Equal(vmopv1.ConditionSeverityWarning))
+	})
+
+	It("keeps the finalizer of a VM whose deploy may have reached vSphere while vCenter cannot be reached, even after its address ran out", func() {
+		ctx := context.Background()
+		full, err := ippool.New("10.1.0.0/30") // one address, which another VM holds
+		Expect(err).NotTo(HaveOccurred())
+		_, err = full.Allocate("another-vm")
+		Expect(err).NotTo(HaveOccurred())
+		onFullNetwork := func(name string) *vmopv1.VirtualMachine {
+			vm := objects.VM("ns", name, "best-effort-small", "ubuntu")
+			vm.UID, vm.Finalizers = types.UID("uid-"+name), []string{virtualmachine.Finalizer}
+			vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkName: "full", NetworkType: virtualmachine.NetworkTypeDistributed}}
+			return vm
+		}
+		// half-made began its deploy and was interrupted before it finished; then its NIC was moved
+		// to a network whose pool is empty. never-made never got an address.
+		halfMade, neverMade := onFullNetwork("half-made"), onFullNetwork("never-made")
+		halfMade.Status.Conditions = vmopv1.Conditions{conditions.Unknown(vmopv1.VirtualMachineProvisionedCondition, vmopv1.DeployingReason, "deploying")}
+		c := fakeclient.New(halfMade, neverMade, objects.BestEffortClass("best-effort-small", 2, "4Gi"),
+			objects.Binding("ns", "best-effort-small", "best-effort-small"), objects.Image("ubuntu"),
+			objects.StorageClass(halfMade.Spec.StorageClass, "policy-1"), objects.StorageQuota("ns", halfMade.Spec.StorageClass))
+		provider := &unreachableProvider{}
+		r := &virtualmachine.Reconciler{Client: c, Live: c, Provider: provider, Recorder: record.NewFakeRecorder(100),
+			Networks: ippool.Networks{"full": full}}
+		reconcile := func(vm *vmopv1.VirtualMachine) {
+			_, _ = r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(vm)})
+		}
+
+		for _, vm := range []*vmopv1.VirtualMachine{halfMade, neverMade} {
+			reconcile(vm)
+			Expect(c.Get(ctx, client.ObjectKeyFromObject(vm), vm)).To(Succeed())
+			Expect(conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)).To(HaveField("Reason", vmopv1.IPAddressUnavailableReason))
+			Expect(c.Delete(ctx, vm)).To(Succeed())
+			reconcile(vm)
+		}
+		Expect(provider.deletes).To(Equal(2), "vCenter was asked about both")
+
+		Expect(c.Get(ctx, client.ObjectKeyFromObject(halfMade), halfMade)).To(Succeed(), "the half-made VM waits for vCenter")
+		Expect(halfMade.Finalizers).To(ContainElement(virtualmachine.Finalizer))
+		Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(neverMade), neverMade))).To(BeTrue(),
+			"a VM that provably never reached vSphere goes without it")
 	})
 
 	It("confirms with the apiserver what its cache lacks before reporting a class, binding, storage class or image missing", func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -145,20 +146,26 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	return ctrl.Result{RequeueAfter: driftInterval}, nil
 }
 
-// deployStarted says whether a deploy may have reached vSphere: everything but waiting on
-// prerequisites or for an address means it may have.
+// deployStarted says whether a deploy may have reached vSphere. Only a VM that provably never did
+// says no: one with no Provisioned condition yet, or waiting on prerequisites or for its first
+// address (IPAddressUnavailable False, which status writes only before any deploy began).
 func deployStarted(vm *vmopv1.VirtualMachine) bool {
 	c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)
-	return vm.Status.UniqueID != "" ||
-		(c != nil && c.Reason != vmopv1.WaitingForPrereqsReason && c.Reason != vmopv1.IPAddressUnavailableReason)
+	switch {
+	case vm.Status.UniqueID != "":
+		return true
+	case c == nil, c.Reason == vmopv1.WaitingForPrereqsReason:
+		return false
+	}
+	return c.Reason != vmopv1.IPAddressUnavailableReason || c.Status != corev1.ConditionFalse
 }
 
-// deleteVM destroys the vSphere VM, then lets the object go.
+// deleteVM destroys the vSphere VM, then lets the object go once vCenter said it is gone.
 func (r *Reconciler) deleteVM(ctx context.Context, s *scope) (ctrl.Result, error) {
 	vm := s.vm
 	err := r.Provider.DeleteVM(ctx, ref(vm))
-	// A VM that never got past its prerequisites has nothing in vSphere: an outage must not keep
-	// it (or the cluster that owns it) from being deleted.
+	// A VM that provably never reached vSphere has nothing there: an outage must not keep it (or
+	// the cluster that owns it) from being deleted. Any other waits for vCenter.
 	if err != nil && !(vsphere.IsUnreachable(err) && !deployStarted(vm)) {
 		s.vsphereErr = err
 		return ctrl.Result{}, fmt.Errorf("delete vSphere VM for %s/%s: %w", vm.Namespace, vm.Name, err)

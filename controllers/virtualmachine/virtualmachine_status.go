@@ -117,6 +117,10 @@ func computeStatus(in statusInput) vmStatus {
 	switch {
 	case in.VSphereErr != nil:
 		out.Provisioned = ptr(provisionError(in.VSphereErr))
+	case in.AddressErr != nil && in.DeployStarted && !exists:
+		// Unknown, not False: a deploy that may have reached vSphere must stay known as started.
+		out.Provisioned = ptr(conditions.Unknown(vmopv1.VirtualMachineProvisionedCondition, vmopv1.IPAddressUnavailableReason,
+			"%v; the deploy that began is finished once an address is free (delete a VM on that network, or give it a larger pool)", in.AddressErr))
 	case in.AddressErr != nil:
 		out.Provisioned = ptr(conditions.False(vmopv1.VirtualMachineProvisionedCondition, vmopv1.IPAddressUnavailableReason,
 			vmopv1.ConditionSeverityError, "%v; %s once an address is free (delete a VM on that network, or give it a larger pool)", in.AddressErr, waitsFor(exists)))
