@@ -82,7 +82,7 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		Expect(err).NotTo(HaveOccurred())
 		onFullNetwork := func(name string) *vmopv1.VirtualMachine {
 			vm := objects.VM("ns", name, "best-effort-small", "ubuntu")
-			vm.UID, vm.Finalizers = types.UID("uid-"+name), []string{virtualmachine.Finalizer}
+			vm.UID, vm.Finalizers = types.UID("uid-"+name), []string{vmopv1.VirtualMachineFinalizer}
 			vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkName: "full", NetworkType: virtualmachine.NetworkTypeDistributed}}
 			return vm
 		}
@@ -110,7 +110,7 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		Expect(provider.deletes).To(Equal(2), "vCenter was asked about both")
 
 		Expect(c.Get(ctx, client.ObjectKeyFromObject(halfMade), halfMade)).To(Succeed(), "the half-made VM waits for vCenter")
-		Expect(halfMade.Finalizers).To(ContainElement(virtualmachine.Finalizer))
+		Expect(halfMade.Finalizers).To(ContainElement(vmopv1.VirtualMachineFinalizer))
 		Expect(apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(neverMade), neverMade))).To(BeTrue(),
 			"a VM that provably never reached vSphere goes without it")
 	})
