@@ -24,7 +24,8 @@ func main() {
 		vc             manager.VCenterOptions
 		credentialsDir string
 	)
-	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", `address of the metrics endpoint; "0" turns it off`)
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8443", `address of the HTTPS metrics endpoint, readable with a token granted the metrics-reader role; "0" turns it off`)
+	flag.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "directory holding the metrics endpoint's tls.crt and tls.key (default: a self-signed certificate)")
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's namespace)")

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -36,8 +37,12 @@ import (
 
 // Options configure the manager; cmd/manager fills them from flags.
 type Options struct {
-	// MetricsAddr is where Prometheus metrics are served; "0" turns them off.
+	// MetricsAddr is where Prometheus metrics are served over HTTPS, to callers whose bearer
+	// token the apiserver authenticates and authorizes for GET /metrics; "0" turns them off.
 	MetricsAddr string
+	// MetricsCertDir holds tls.crt and tls.key for the metrics endpoint; a self-signed
+	// certificate is generated when empty.
+	MetricsCertDir string
 	// HealthAddr is where /healthz and /readyz are served.
 	HealthAddr string
 	// LeaderElection makes only one replica reconcile at a time.
@@ -82,11 +87,15 @@ type VCenterOptions struct {
 // The manager records events on the objects it reconciles.
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
+// The metrics endpoint asks the apiserver who a caller is and whether it may read /metrics.
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // New builds a manager with every index, webhook and controller of the product registered.
 func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme.New(),
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                 metricsOptions(opts),
 		HealthProbeBindAddress:  opts.HealthAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "vm-service-manager.vmoperator.vmware.com",
@@ -122,6 +131,17 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// metricsOptions serve metrics over HTTPS behind the apiserver's authentication and
+// authorization, so only callers granted the metrics-reader role (GET /metrics) read them.
+func metricsOptions(opts Options) metricsserver.Options {
+	return metricsserver.Options{
+		BindAddress:    opts.MetricsAddr,
+		SecureServing:  true,
+		CertDir:        opts.MetricsCertDir,
+		FilterProvider: filters.WithAuthenticationAndAuthorization,
+	}
 }
 
 // setupVCenter adds what reads or drives vCenter.

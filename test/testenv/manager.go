@@ -27,15 +27,19 @@ const managerUser = ownership.DefaultManager
 
 // StartManager runs the product's manager against the control plane, as the manager's service
 // account with only the RBAC of config/rbac/role.yaml, serving the webhooks that WithWebhooks
-// registered. It returns once the cache is synced and the webhooks answer; the returned stop
-// function cancels the manager and waits for it to exit.
+// registered, with metrics off unless opts.MetricsAddr names an address. It returns once the
+// cache is synced and the webhooks answer; the returned stop function cancels the manager and
+// waits for it to exit.
 func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
 	cfg, err := e.managerConfig()
 	if err != nil {
 		return nil, nil, err
 	}
 	wio := e.WebhookInstallOptions
-	opts.MetricsAddr, opts.HealthAddr = "0", "0"
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "0"
+	}
+	opts.HealthAddr = "0"
 	opts.ManagerUser = managerUser
 	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
 	mgr, err := manager.New(cfg, opts)
