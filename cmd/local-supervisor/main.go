@@ -28,6 +28,7 @@ func main() {
 	flag.StringVar(&cfg.Host, "host", supervisor.DefaultHost, "loopback address to serve on")
 	flag.IntVar(&cfg.APIServerPort, "apiserver-port", supervisor.DefaultAPIServerPort, "kube-apiserver port")
 	flag.IntVar(&cfg.VCenterPort, "vcenter-port", supervisor.DefaultVCenterPort, "vCenter simulator port")
+	flag.IntVar(&cfg.MetricsPort, "metrics-port", supervisor.DefaultMetricsPort, "port of the manager's HTTPS metrics endpoint")
 	flag.DurationVar(&cfg.SyncInterval, "vcenter-sync-interval", supervisor.DefaultSyncInterval, "how often vCenter namespaces, classes and assignments are mirrored into Kubernetes")
 	flag.DurationVar(&cfg.ImageSyncInterval, "image-sync-interval", supervisor.DefaultImageSyncInterval, "how often the content library is read into images and releases")
 	flag.StringVar(&cfg.VMIPPool, "vm-ip-pool", supervisor.DefaultVMIPPool, "CIDR from which VMs get static addresses (the simulator has no DHCP)")

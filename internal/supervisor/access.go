@@ -37,13 +37,22 @@ const (
 	developerRolePersona       = "vm-service-edit"
 )
 
-// applyPersonas applies config/rbac/personas.yaml, the roles that decide who may do what with
-// the product's kinds, as an installation of the product would.
-func applyPersonas(ctx context.Context, c client.Client, repoRoot string) error {
-	file := filepath.Join(repoRoot, "config", "rbac", "personas.yaml")
+// applyRoles applies the roles an installation of the product brings besides the manager's own:
+// the personas, which decide who may do what with the product's kinds, and the metrics reader.
+func applyRoles(ctx context.Context, c client.Client, repoRoot string) error {
+	for _, name := range []string{"personas.yaml", "metrics_reader_role.yaml"} {
+		if err := applyManifest(ctx, c, filepath.Join(repoRoot, "config", "rbac", name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyManifest applies every object of a YAML file with server-side apply.
+func applyManifest(ctx context.Context, c client.Client, file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("read RBAC personas: %w", err)
+		return fmt.Errorf("read RBAC roles: %w", err)
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for {

@@ -77,8 +77,10 @@ VM Service is running on the local supervisor (class-binding enforcement: %s).
   kubectl get virtualmachineclassbindings
   kubectl --context devops@new-namespace get virtualmachineclassbindings   # a developer (RBAC applies)
 
+Metrics: https://%s/metrics, with a token granted vm-service-metrics-reader (see README).
 etcd and kube-apiserver log to %s. Ctrl-C stops everything.
-`, s.cfg.Enforcement, s.paths.Kubeconfig, s.paths.GovcEnv, s.cfg.Host, govc, govc, s.paths.Logs)
+`, s.cfg.Enforcement, s.paths.Kubeconfig, s.paths.GovcEnv, s.cfg.Host, govc, govc,
+		s.metricsAddr(), s.paths.Logs)
 	if s.cfg.Keep {
 		b.WriteString("State is kept in " + s.cfg.StateDir + " for the next run (KEEP=1).\n")
 	}

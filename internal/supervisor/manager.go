@@ -3,7 +3,9 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +27,9 @@ func (s *Supervisor) startManager(ctx context.Context) error {
 	wio := s.env.WebhookInstallOptions
 	username, password := s.vcenterCredentials()
 	opts := manager.Options{
-		// Nothing scrapes or probes a local process; readiness is the ready file.
-		MetricsAddr:    "0",
+		// Metrics as in a cluster (HTTPS, a token granted the metrics-reader role), on loopback;
+		// nothing probes a local process, whose readiness is the ready file.
+		MetricsAddr:    s.metricsAddr(),
 		HealthAddr:     "0",
 		WebhookHost:    wio.LocalServingHost,
 		WebhookPort:    wio.LocalServingPort,
@@ -96,6 +99,11 @@ func (s *Supervisor) startManager(ctx context.Context) error {
 		return fmt.Errorf("the apiserver cannot reach the manager's webhooks: %w", s.whyNotReady(waitCtx))
 	}
 	return nil
+}
+
+// metricsAddr is where the manager serves its metrics: loopback, like everything here.
+func (s *Supervisor) metricsAddr() string {
+	return net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.MetricsPort))
 }
 
 // whyNotReady explains a readiness wait that ended.

@@ -31,6 +31,8 @@ const (
 	// user exported stay valid from one run to the next.
 	DefaultAPIServerPort = 6443
 	DefaultVCenterPort   = 8989
+	// DefaultMetricsPort is where the manager serves its metrics over HTTPS, as in a cluster.
+	DefaultMetricsPort = 8443
 	// DefaultSyncInterval and DefaultImageSyncInterval are short, so what the admin does in
 	// vCenter shows in kubectl within seconds.
 	DefaultSyncInterval      = 2 * time.Second
@@ -58,6 +60,8 @@ type Config struct {
 	// defaults when zero.
 	APIServerPort int
 	VCenterPort   int
+	// MetricsPort is the manager's metrics port; DefaultMetricsPort when zero.
+	MetricsPort int
 	// Enforcement is the class-binding enforcement mode of the webhooks; Deny when empty.
 	Enforcement enforcement.Mode
 	// Keep keeps etcd's data and the simulator's namespaces and classes in StateDir, so the
@@ -123,6 +127,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.VCenterPort == 0 {
 		c.VCenterPort = DefaultVCenterPort
+	}
+	if c.MetricsPort == 0 {
+		c.MetricsPort = DefaultMetricsPort
 	}
 	if c.Enforcement == "" {
 		c.Enforcement = enforcement.Deny
@@ -194,6 +201,7 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 	}{
 		{"kube-apiserver", "--apiserver-port", cfg.APIServerPort},
 		{"vCenter simulator", "--vcenter-port", cfg.VCenterPort},
+		{"manager's metrics", "--metrics-port", cfg.MetricsPort},
 	} {
 		if err := portFree(cfg.Host, p.port); err != nil {
 			return nil, fmt.Errorf("port %d for the %s is taken on %s (is another supervisor running? stop it, or pass %s=<port>): %w",
@@ -214,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("client for the apiserver: %w", err)
 	}
-	if err := applyPersonas(ctx, admin, cfg.RepoRoot); err != nil {
+	if err := applyRoles(ctx, admin, cfg.RepoRoot); err != nil {
 		return nil, err
 	}
 	if err := s.startManager(ctx); err != nil {

@@ -105,6 +105,7 @@ var _ = Describe("The local supervisor", Ordered, func() {
 			StateDir:      GinkgoT().TempDir(),
 			APIServerPort: testenv.FreePort(),
 			VCenterPort:   testenv.FreePort(),
+			MetricsPort:   testenv.FreePort(),
 			Log:           GinkgoLogr,
 		}
 		sup, err = supervisor.Start(ctx, cfg)
@@ -257,7 +258,7 @@ var _ = Describe("Starting the local supervisor on a taken port", func() {
 		dir := GinkgoT().TempDir()
 
 		_, err = supervisor.Start(context.Background(), supervisor.Config{
-			RepoRoot: testenv.RepoRoot(), StateDir: dir, APIServerPort: port, VCenterPort: testenv.FreePort(), Log: GinkgoLogr,
+			RepoRoot: testenv.RepoRoot(), StateDir: dir, APIServerPort: port, VCenterPort: testenv.FreePort(), MetricsPort: testenv.FreePort(), Log: GinkgoLogr,
 		})
 		Expect(err).To(MatchError(ContainSubstring(fmt.Sprintf("port %d for the kube-apiserver is taken", port))))
 		Expect(err).To(MatchError(ContainSubstring("--apiserver-port")))
