@@ -74,6 +74,10 @@ test: tools ## Run every test: unit, integration (envtest + vcsim) and e2e.
 		--json-report=test-report.json --output-dir=$(BIN)/reports || status=$$?; \
 	go run ./hack/testsummary $(BIN)/reports/test-report.json || status=1; exit $$status
 
+.PHONY: fuzz
+fuzz: ## Fuzz the webhooks' admission path and the release version parser, FUZZTIME each (default 30s), one at a time.
+	@FUZZTIME=$(or $(FUZZTIME),30s) hack/fuzz.sh
+
 .PHONY: bench
 bench: ## Run the benchmarks; each prints its measured ratios.
 	go test -run '^$$' -bench . -benchmem ./...
