@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/bin"
 apiserver_port=${DEMO_APISERVER_PORT:-16443}
 vcenter_port=${DEMO_VCENTER_PORT:-18989}
+metrics_port=${DEMO_METRICS_PORT:-18443}
 work=$(mktemp -d)
 pid=
 
@@ -26,7 +27,7 @@ start_supervisor() {
 	local mode=$1 state="$work/$1"
 	printf '\n### Starting the local supervisor in %s mode\n' "$mode"
 	"$bin/local-supervisor" --enforcement="$mode" --state-dir="$state" \
-		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" >"$work/$mode.log" 2>&1 &
+		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" --metrics-port="$metrics_port" >"$work/$mode.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 600); do
 		[[ -f $state/ready ]] && break

@@ -46,7 +46,7 @@ func start(mode enforcement.Mode) *walkthrough {
 	GinkgoHelper()
 	root := testenv.RepoRoot()
 	sup, err := supervisor.Start(ctx, supervisor.Config{
-		RepoRoot: root, StateDir: GinkgoT().TempDir(), APIServerPort: testenv.FreePort(), VCenterPort: testenv.FreePort(),
+		RepoRoot: root, StateDir: GinkgoT().TempDir(), APIServerPort: testenv.FreePort(), VCenterPort: testenv.FreePort(), MetricsPort: testenv.FreePort(),
 		Enforcement: mode, Log: GinkgoLogr,
 	})
 	Expect(err).NotTo(HaveOccurred())
