@@ -91,6 +91,9 @@ type Paths struct {
 	EtcdData string
 	// VCenterState is the simulator's namespaces and classes when state is kept.
 	VCenterState string
+	// VCenterPassword is the simulator's password when state is kept, so a GOVC_PASSWORD
+	// exported from govc.env stays valid; a clean start draws a new one.
+	VCenterPassword string
 	// Lock keeps two supervisors off one state directory.
 	Lock string
 }
@@ -104,6 +107,8 @@ func pathsIn(dir string) Paths {
 		EtcdData:     filepath.Join(dir, "etcd"),
 		VCenterState: filepath.Join(dir, "vcenter.json"),
 		Lock:         filepath.Join(dir, "supervisor.lock"),
+		// Kept apart from govc.env, which is rewritten at every start.
+		VCenterPassword: filepath.Join(dir, "vcenter-password"),
 	}
 }
 
@@ -343,7 +348,7 @@ func (s *Supervisor) prepareStateDir() error {
 	// A ready file left by a supervisor that was killed would lie.
 	_ = os.Remove(s.paths.Ready)
 	if !s.cfg.Keep {
-		for _, p := range []string{s.paths.EtcdData, s.paths.VCenterState} {
+		for _, p := range []string{s.paths.EtcdData, s.paths.VCenterState, s.paths.VCenterPassword} {
 			if err := os.RemoveAll(p); err != nil {
 				return fmt.Errorf("clean %s (delete it by hand): %w", p, err)
 			}

@@ -228,6 +228,7 @@ var _ = Describe("The local supervisor", Ordered, func() {
 			dataDirs = append(dataDirs, p.dirs...)
 		}
 		Expect(dataDirs).NotTo(BeEmpty())
+		password := govcPassword(sup)
 
 		Expect(sup.Stop()).To(Succeed())
 		Expect(sup.Paths().Ready).NotTo(BeAnExistingFile())
@@ -246,8 +247,20 @@ var _ = Describe("The local supervisor", Ordered, func() {
 		// A clean start: vCenter has no namespaces again, so only the admin context is left.
 		Consistently(contexts).WithTimeout(3 * time.Second).Should(HaveLen(1))
 		Expect(mustKubectl("get", "virtualmachineclasses")).To(Equal("No resources found\n"))
+		Expect(govcPassword(sup)).NotTo(Or(Equal(password), Equal("pass")), "a clean start draws a new vCenter password")
+		adminGovc("govc about")
 	})
 })
+
+// govcPassword is the GOVC_PASSWORD that the supervisor's govc.env exports.
+func govcPassword(sup *supervisor.Supervisor) string {
+	GinkgoHelper()
+	data, err := os.ReadFile(sup.Paths().GovcEnv)
+	Expect(err).NotTo(HaveOccurred())
+	m := regexp.MustCompile(`(?m)^export GOVC_PASSWORD='([^']+)'$`).FindStringSubmatch(string(data))
+	Expect(m).To(HaveLen(2), string(data))
+	return m[1]
+}
 
 var _ = Describe("Starting the local supervisor on a taken port", func() {
 	It("says which port is taken and what to do, and starts nothing", func() {

@@ -2,10 +2,13 @@ package supervisor
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 
@@ -13,6 +16,9 @@ import (
 
 	"github.com/vm-service/vm-service/internal/vcsim"
 )
+
+// VCenterUsername is the simulator's user, vCenter's built-in administrator.
+const VCenterUsername = "administrator@vsphere.local"
 
 // ContentLibrary is the content library the supervisor seeds and the manager reads images from.
 const ContentLibrary = "vm-service-images"
@@ -77,7 +83,14 @@ func (s *Supervisor) startVCenter(ctx context.Context) error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.VCenterPort))
 	// Every namespace gets vSAN's default policy, which the walkthrough's manifests name, unless
 	// the admin assigns others (govc namespace.create -storage).
-	sim, err := vcsim.StartWith(vcsim.Options{Addr: addr, DefaultStoragePolicy: vcsim.VSANDefaultPolicyID})
+	password, err := s.vcenterPassword()
+	if err != nil {
+		return err
+	}
+	sim, err := vcsim.StartWith(vcsim.Options{
+		Addr: addr, DefaultStoragePolicy: vcsim.VSANDefaultPolicyID,
+		Login: url.UserPassword(VCenterUsername, password),
+	})
 	if err != nil {
 		return fmt.Errorf("start the vCenter simulator on %s (pass --vcenter-port to use another port): %w", addr, err)
 	}
@@ -198,6 +211,26 @@ func restoreVCenter(ctx context.Context, m *namespace.Manager, file string) (boo
 		}
 	}
 	return true, nil
+}
+
+// vcenterPassword is the password kept in the state directory or, when there is none, a new
+// random one: vcsim's default ("pass") would let anyone who guesses it in, and is too common a
+// word to find in a log.
+func (s *Supervisor) vcenterPassword() (string, error) {
+	if data, err := os.ReadFile(s.paths.VCenterPassword); err == nil && len(data) > 0 {
+		return string(data), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the vCenter password: %w", err)
+	}
+	random := make([]byte, 16)
+	if _, err := rand.Read(random); err != nil {
+		return "", fmt.Errorf("draw a vCenter password: %w", err)
+	}
+	password := hex.EncodeToString(random)
+	if err := writeFileAtomic(s.paths.VCenterPassword, []byte(password), 0o600); err != nil {
+		return "", fmt.Errorf("keep the vCenter password: %w", err)
+	}
+	return password, nil
 }
 
 // vcenterURL is the simulator's SDK endpoint without credentials.

@@ -47,6 +47,10 @@ type Options struct {
 	// DefaultStoragePolicy is the storage policy id a namespace created without one is given,
 	// as an administrator assigning one to every namespace would; none when empty.
 	DefaultStoragePolicy string
+	// Login is the only user and password the simulator accepts; when nil it accepts any
+	// non-empty pair and hands out vcsim's well-known default, which is too common a word to
+	// tell apart in a log.
+	Login *url.Userinfo
 }
 
 // StartWith is Start shaped by o.
@@ -58,8 +62,8 @@ func StartWith(o Options) (sim *Simulator, err error) {
 	}
 	model.Service.TLS = new(tls.Config)
 	model.Service.RegisterEndpoints = true
-	if addr != "" {
-		model.Service.Listen = &url.URL{Host: addr}
+	if addr != "" || o.Login != nil {
+		model.Service.Listen = &url.URL{Host: addr, User: o.Login}
 	}
 	// The simulator panics when it cannot listen; callers want an error they can report.
 	defer func() {
