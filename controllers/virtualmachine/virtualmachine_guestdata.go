@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,7 +49,9 @@ func (r *Reconciler) readGuestData(ctx context.Context, s *scope) (ctrl.Result, 
 		key.Name, obj = md.ConfigMapName, &corev1.ConfigMap{}
 		gd.source = fmt.Sprintf("ConfigMap %q", md.ConfigMapName)
 	}
-	err := r.readers().Fresh().Get(ctx, key, obj)
+	// client-go logs every response body at verbosity 8 through the context's logger: guest data
+	// must not reach a log however verbose, so this one read logs nothing.
+	err := r.readers().Fresh().Get(ctrl.LoggerInto(ctx, logr.Discard()), key, obj)
 	switch {
 	case apierrors.IsNotFound(err):
 		gd.missing = true
