@@ -68,15 +68,22 @@ docker-build: ## Build the manager container image (needs a Docker engine).
 ##@ Test
 
 .PHONY: test
-test: tools ## Run every test: unit, integration (envtest + vcsim) and e2e.
+test: tools ## Run every test: unit, integration (envtest + vcsim) and e2e; not the reliability figures.
 	@mkdir -p $(BIN)/reports
-	@status=0; $(GINKGO) -r -p --procs=$(GINKGO_PROCS) $(GINKGO_FLAGS) --keep-going --randomize-all --timeout=25m --poll-progress-after=120s \
+	@status=0; $(GINKGO) -r -p --procs=$(GINKGO_PROCS) $(GINKGO_FLAGS) --label-filter='!reliability' --keep-going --randomize-all --timeout=25m --poll-progress-after=120s \
 		--json-report=test-report.json --output-dir=$(BIN)/reports || status=$$?; \
 	go run ./hack/testsummary $(BIN)/reports/test-report.json || status=1; exit $$status
 
 .PHONY: fuzz
 fuzz: ## Fuzz the webhooks' admission path and the release version parser, FUZZTIME each (default 30s), one at a time.
 	@FUZZTIME=$(or $(FUZZTIME),30s) hack/fuzz.sh
+
+.PHONY: reliability
+reliability: tools ## Measure the reliability figures of docs/reliability.md (test/reliability) and print one line per figure.
+	@mkdir -p $(BIN)/reliability && rm -f $(BIN)/reliability/figures.txt
+	@status=0; RELIABILITY_FIGURES=$(BIN)/reliability/figures.txt $(GINKGO) -r -p --procs=$(GINKGO_PROCS) $(GINKGO_FLAGS) \
+		--label-filter=reliability --timeout=15m ./test/reliability || status=$$?; \
+	echo; echo "Reliability figures:"; cat $(BIN)/reliability/figures.txt 2>/dev/null || echo "(none measured)"; exit $$status
 
 .PHONY: bench
 bench: ## Run the benchmarks; each prints its measured ratios.
