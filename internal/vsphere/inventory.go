@@ -79,7 +79,7 @@ func (inv *inventory) vmByInstanceUUID(ctx context.Context, uuid string) (*objec
 // interruptedCreation is the VM in folder that a creation for instanceUUID deployed and did not
 // finish; nil when there is none.
 func (inv *inventory) interruptedCreation(ctx context.Context, folder *object.Folder, instanceUUID string) (*object.VirtualMachine, error) {
-	ref, err := inv.child(ctx, folder, DeployName(instanceUUID), "VirtualMachine")
+	ref, err := inv.folderVM(ctx, folder, DeployName(instanceUUID))
 	if err != nil || ref == nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (inv *inventory) interruptedCreation(ctx context.Context, folder *object.Fo
 // nameFree makes sure no VM in folder has name: the caller's own VM would have been found by its
 // instance UUID, so one found here was made by someone else and is never adopted.
 func (inv *inventory) nameFree(ctx context.Context, folder *object.Folder, name string) error {
-	ref, err := inv.child(ctx, folder, name, "VirtualMachine")
+	ref, err := inv.folderVM(ctx, folder, name)
 	if err != nil {
 		return err
 	}
@@ -97,6 +97,37 @@ func (inv *inventory) nameFree(ctx context.Context, folder *object.Folder, name 
 		return fmt.Errorf("%w: VM %s in the namespace's folder is named %q and was not made for this VirtualMachine", ErrNameTaken, ref.Value, name)
 	}
 	return nil
+}
+
+// folderVM returns the VM directly in folder named name; nil when there is none. Names are read
+// through the property collector, not SearchIndex.FindChild: the simulator's FindChild panics on
+// a VM a concurrent deploy has registered but not yet named, and then never releases its lock.
+func (inv *inventory) folderVM(ctx context.Context, folder *object.Folder, name string) (*types.ManagedObjectReference, error) {
+	pc := property.DefaultCollector(inv.c.vim)
+	var f mo.Folder
+	if err := pc.RetrieveOne(ctx, folder.Reference(), []string{"childEntity"}, &f); err != nil {
+		return nil, fmt.Errorf("list folder %s: %w", folder.Reference().Value, err)
+	}
+	var refs []types.ManagedObjectReference
+	for _, ref := range f.ChildEntity {
+		if ref.Type == "VirtualMachine" {
+			refs = append(refs, ref)
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	var vms []mo.VirtualMachine
+	if err := pc.Retrieve(ctx, refs, []string{"name"}, &vms); err != nil {
+		return nil, fmt.Errorf("read VM names in folder %s: %w", folder.Reference().Value, err)
+	}
+	for _, vm := range vms {
+		if vm.Name == name {
+			ref := vm.Reference()
+			return &ref, nil
+		}
+	}
+	return nil, nil
 }
 
 // child returns the direct child of parent named name if it is of kind (a managed object type
