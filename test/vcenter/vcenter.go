@@ -166,5 +166,56 @@ func (i *Inspector) Destroy(ctx context.Context, moID string) error {
 	return task.Wait(ctx)
 }
 
+// Placed is what a fleet check needs to know about a VM: where it is, who it is, how it runs,
+// and whether it was reconfigured (config.changeVersion changes on every reconfigure).
+type Placed struct {
+	MoID, Name, Folder, InstanceUUID, PowerState, IP, ChangeVersion string
+}
+
+// VMsInFolders returns every VM whose parent folder has one of the given names, such as the
+// namespaces' folders, read in one property collector call.
+func (i *Inspector) VMsInFolders(ctx context.Context, folders ...string) ([]Placed, error) {
+	m := view.NewManager(i.client.Client)
+	v, err := m.CreateContainerView(ctx, i.client.ServiceContent.RootFolder, []string{"VirtualMachine", "Folder"}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = v.Destroy(ctx) }()
+	var fs []mo.Folder
+	if err := v.Retrieve(ctx, []string{"Folder"}, []string{"name"}, &fs); err != nil {
+		return nil, fmt.Errorf("read folders: %w", err)
+	}
+	wanted := map[string]bool{}
+	for _, name := range folders {
+		wanted[name] = true
+	}
+	names := map[types.ManagedObjectReference]string{}
+	for _, f := range fs {
+		if wanted[f.Name] {
+			names[f.Self] = f.Name
+		}
+	}
+	var vms []mo.VirtualMachine
+	props := []string{"name", "parent", "config.instanceUuid", "config.changeVersion", "runtime.powerState", "guest.ipAddress"}
+	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, props, &vms); err != nil {
+		return nil, fmt.Errorf("read VMs: %w", err)
+	}
+	var out []Placed
+	for _, vm := range vms {
+		if vm.Parent == nil || names[*vm.Parent] == "" {
+			continue
+		}
+		p := Placed{MoID: vm.Self.Value, Name: vm.Name, Folder: names[*vm.Parent], PowerState: string(vm.Runtime.PowerState)}
+		if vm.Config != nil {
+			p.InstanceUUID, p.ChangeVersion = vm.Config.InstanceUuid, vm.Config.ChangeVersion
+		}
+		if vm.Guest != nil {
+			p.IP = vm.Guest.IpAddress
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // Logout ends the inspector's session.
 func (i *Inspector) Logout(ctx context.Context) error { return i.client.Logout(ctx) }
