@@ -255,11 +255,9 @@ var _ = Describe("The local supervisor", Ordered, func() {
 // govcPassword is the GOVC_PASSWORD that the supervisor's govc.env exports.
 func govcPassword(sup *supervisor.Supervisor) string {
 	GinkgoHelper()
-	data, err := os.ReadFile(sup.Paths().GovcEnv)
+	password, err := cli.GovcPassword(sup.Paths().GovcEnv)
 	Expect(err).NotTo(HaveOccurred())
-	m := regexp.MustCompile(`(?m)^export GOVC_PASSWORD='([^']+)'$`).FindStringSubmatch(string(data))
-	Expect(m).To(HaveLen(2), string(data))
-	return m[1]
+	return password
 }
 
 var _ = Describe("Starting the local supervisor on a taken port", func() {

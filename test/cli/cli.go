@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -85,4 +86,17 @@ func Columns(line string) []string {
 		}
 	}
 	return cells
+}
+
+// GovcPassword is the GOVC_PASSWORD a govc environment file exports.
+func GovcPassword(govcEnv string) (string, error) {
+	data, err := os.ReadFile(govcEnv)
+	if err != nil {
+		return "", err
+	}
+	m := regexp.MustCompile(`(?m)^export GOVC_PASSWORD='([^']+)'$`).FindStringSubmatch(string(data))
+	if len(m) != 2 {
+		return "", fmt.Errorf("%s exports no GOVC_PASSWORD", govcEnv)
+	}
+	return m[1], nil
 }

@@ -2,20 +2,15 @@ package reliability_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vm-service/vm-service/internal/enforcement"
@@ -76,7 +71,7 @@ var _ = Describe("R5: the developer persona", Label("reliability"), Ordered, fun
 	)
 	BeforeAll(func() {
 		env = testenv.ForSuite(testenv.WithWebhooks())
-		installPersonas(env)
+		env.InstallPersonas()
 		home = env.NewNamespace("developer-home")
 		away = env.NewNamespace("someone-else")
 		dev = newDeveloper(env, home)
@@ -228,38 +223,9 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// installPersonas creates the roles of config/rbac/personas.yaml, as an installation does.
-func installPersonas(env *testenv.Env) {
-	GinkgoHelper()
-	f, err := os.Open(filepath.Join(testenv.RepoRoot(), "config", "rbac", "personas.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	decoder := yaml.NewYAMLOrJSONDecoder(f, 4096)
-	for {
-		var u map[string]any
-		if err := decoder.Decode(&u); err != nil {
-			break
-		}
-		if u != nil {
-			Expect(env.Client.Create(ctx, &unstructured.Unstructured{Object: u})).To(Succeed())
-		}
-	}
-}
-
 // newDeveloper authenticates the developer persona of namespace ns: the standard edit role as a
 // cluster aggregates it (envtest runs no aggregation controller, so its parts are bound
 // directly, as the local supervisor does), which brings in vm-service-edit.
 func newDeveloper(env *testenv.Env, ns string) *testenv.User {
-	GinkgoHelper()
-	name := "developer-" + ns
-	for _, role := range []string{"edit", "system:aggregate-to-edit", "system:aggregate-to-view", "vm-service-edit"} {
-		Expect(env.Client.Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: strings.ReplaceAll(name+"-"+role, ":", "-")},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: name}},
-		})).To(Succeed())
-	}
-	u, err := env.NewUser(name)
-	Expect(err).NotTo(HaveOccurred())
-	return u
+	return env.NewDeveloper(ns, "edit", "system:aggregate-to-edit", "system:aggregate-to-view", "vm-service-edit")
 }

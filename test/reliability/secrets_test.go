@@ -210,11 +210,9 @@ func base64Forms(s string) []string {
 // govcPassword is the GOVC_PASSWORD that the supervisor's govc.env exports.
 func govcPassword(sup *supervisor.Supervisor) string {
 	GinkgoHelper()
-	data, err := os.ReadFile(sup.Paths().GovcEnv)
+	password, err := cli.GovcPassword(sup.Paths().GovcEnv)
 	Expect(err).NotTo(HaveOccurred())
-	m := regexp.MustCompile(`(?m)^export GOVC_PASSWORD='([^']+)'$`).FindStringSubmatch(string(data))
-	Expect(m).To(HaveLen(2), string(data))
-	return m[1]
+	return password
 }
 
 // hexDumpRow is a row of an encoding/hex dump: offset, up to 16 bytes in hex, and their text.
