@@ -16,6 +16,7 @@ import (
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
 	"github.com/vm-service/vm-service/internal/ownership"
+	"github.com/vm-service/vm-service/internal/vsphere"
 )
 
 func main() {
@@ -39,6 +40,7 @@ func main() {
 	flag.StringVar(&vc.URL, "vcenter-url", "", "vCenter SDK URL, such as https://vcenter.example.com/sdk; empty runs admission only")
 	flag.StringVar(&credentialsDir, "vcenter-credentials-dir", "/etc/vm-service/vcenter", "directory with files 'username' and 'password' (a mounted Secret); credentials are never taken from flags")
 	flag.BoolVar(&vc.Insecure, "vcenter-insecure", false, "skip verifying vCenter's TLS certificate")
+	flag.DurationVar(&vc.CallTimeout, "vcenter-call-timeout", vsphere.DefaultCallTimeout, "bound of each vCenter operation (logins and task waits included); a vCenter that does not answer in time is reported unreachable and the operation retried")
 	flag.StringVar(&vc.Datacenter, "datacenter", "", "datacenter name (default: the only one)")
 	flag.StringVar(&vc.Cluster, "supervisor-cluster", "", "the supervisor cluster; namespace resource pools go under it")
 	flag.StringVar(&vc.Datastore, "datastore", "", "datastore VMs are deployed to (default: vCenter picks)")

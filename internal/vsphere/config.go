@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/soap"
 )
@@ -31,6 +32,22 @@ type Config struct {
 	Network string
 	// ContentLibrary is the name of the library whose items are the VM images.
 	ContentLibrary string
+	// CallTimeout bounds each Provider call, its logins and task waits included, so a vCenter
+	// that accepts connections and never answers cannot hold a reconcile forever;
+	// DefaultCallTimeout when zero. A deploy task still running then is picked up by the next
+	// call, by its instance UUID.
+	CallTimeout time.Duration
+}
+
+// DefaultCallTimeout is Config.CallTimeout when zero: long enough for a deploy from the content
+// library of a large image.
+const DefaultCallTimeout = 10 * time.Minute
+
+func (c Config) callTimeout() time.Duration {
+	if c.CallTimeout <= 0 {
+		return DefaultCallTimeout
+	}
+	return c.CallTimeout
 }
 
 // String describes the configuration without its password, so it is safe to log.

@@ -122,3 +122,50 @@ func mentioning(bodies []string, s string) int {
 	}
 	return n
 }
+
+// stallingProxy forwards to the simulator until set(true): from then on it holds every request
+// without an answer until the client gives up or set(false), as a hung vCenter does.
+type stallingProxy struct {
+	mu      sync.Mutex
+	release chan struct{} // nil while forwarding; closed to let held requests go
+}
+
+func (s *stallingProxy) set(stalled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case stalled && s.release == nil:
+		s.release = make(chan struct{})
+	case !stalled && s.release != nil:
+		close(s.release)
+		s.release = nil
+	}
+}
+
+func (s *stallingProxy) held() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.release
+}
+
+func (s *stallingProxy) proxy(target *url.URL) *url.URL {
+	GinkgoHelper()
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if release := s.held(); release != nil {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			http.Error(w, "stalled", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	DeferCleanup(srv.Close)
+	DeferCleanup(s.set, false) // runs first: Close waits for the requests it holds
+	u, err := url.Parse(srv.URL + target.Path)
+	Expect(err).NotTo(HaveOccurred())
+	return u
+}

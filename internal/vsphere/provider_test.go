@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -336,6 +337,32 @@ var _ = Describe("The govmomi provider", func() {
 		e.sim.Stop()
 		_, err = p.ListImages(logged(ctx))
 		Expect(vsphere.IsUnreachable(err)).To(BeTrue(), err.Error())
+	})
+
+	It("gives up on a vCenter that stops answering after CallTimeout, and carries on when it answers again", func(ctx SpecContext) {
+		stall := &stallingProxy{}
+		cfg := e.cfg
+		cfg.URL = stall.proxy(e.sim.URL()).String()
+		cfg.CallTimeout = 300 * time.Millisecond
+		hung, err := vsphere.New(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(hung.Logout)
+		spec := vmSpec("stalled", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae013", objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOn)
+		_, err = hung.ListImages(logged(ctx))
+		Expect(err).NotTo(HaveOccurred(), "logged in and read the library through the proxy")
+
+		stall.set(true)
+		returned := make(chan error, 1)
+		go func() { _, err := hung.EnsureVM(logged(ctx), spec); returned <- err }()
+		// Without the timeout the call waits as long as the proxy holds it: the spec's own deadline.
+		Eventually(returned).WithTimeout(time.Minute).Should(Receive(&err))
+		Expect(vsphere.IsUnreachable(err)).To(BeTrue(), err.Error())
+		Expect(err.Error()).To(ContainSubstring("no answer within 300ms"))
+
+		stall.set(false)
+		state, err := hung.EnsureVM(logged(ctx), spec)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(state.PowerState).To(Equal(vmopv1.VirtualMachinePoweredOn))
 	})
 
 	It("does not call rejected credentials unreachable, and never shows the password", func(ctx SpecContext) {

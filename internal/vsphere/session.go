@@ -47,10 +47,26 @@ type session struct {
 
 // do runs fn with logged-in clients. When fn fails because vCenter no longer knows the session
 // (NotAuthenticated, HTTP 401) or the connection broke, do logs in again and runs fn once more;
-// fn must therefore be safe to repeat, which every Provider operation is.
+// fn must therefore be safe to repeat, which every Provider operation is. The whole call is
+// bounded by Config.CallTimeout; running out of it counts as vCenter being unreachable.
 func (s *session) do(ctx context.Context, fn func(context.Context, *clients) error) error {
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
+	timeout := s.cfg.callTimeout()
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errCallTimeout)
+	defer cancel()
+	err := s.try(ctx, fn)
+	if err != nil && errors.Is(context.Cause(ctx), errCallTimeout) {
+		return fmt.Errorf("%w: no answer within %s (--vcenter-call-timeout): %w", ErrUnreachable, timeout, err)
+	}
+	return err
+}
+
+// errCallTimeout ends a call's context when vCenter took longer than Config.CallTimeout.
+var errCallTimeout = errors.New("vCenter call timed out")
+
+// try runs fn once, and once more after a new login when the session was lost.
+func (s *session) try(ctx context.Context, fn func(context.Context, *clients) error) error {
 	c, err := s.get(ctx)
 	if err != nil {
 		return err
