@@ -255,6 +255,12 @@ func (r *Reconciler) scaleDown(ctx context.Context, s *scope) (ctrl.Result, erro
 // deleteMachines deletes every VM of a deleted cluster and removes the finalizer once they are
 // gone; their own finalizer removes them from vSphere first.
 func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if controllerutil.ContainsFinalizer(s.cluster, metav1.FinalizerOrphanDependents) {
+		// --cascade=orphan: the garbage collector takes the cluster's owner references off its
+		// VMs and then this finalizer; the VMs then stand alone and are not the cluster's to delete.
+		s.log.Info("waiting for the garbage collector to orphan the cluster's VirtualMachines")
+		return ctrl.Result{}, nil
+	}
 	if len(s.vms) == 0 {
 		controllerutil.RemoveFinalizer(s.cluster, runv1.TanzuKubernetesClusterFinalizer)
 		s.log.Info("all VirtualMachines gone; cluster released")
@@ -265,7 +271,8 @@ func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result,
 		if !vm.DeletionTimestamp.IsZero() {
 			continue
 		}
-		if err := r.Client.Delete(ctx, vm); client.IgnoreNotFound(err) != nil {
+		// Only the VM as the cache saw it: one the garbage collector orphaned since is not ours.
+		if err := r.Client.Delete(ctx, vm, client.Preconditions{UID: &vm.UID, ResourceVersion: &vm.ResourceVersion}); client.IgnoreNotFound(err) != nil {
 			errs = append(errs, fmt.Errorf("delete VirtualMachine %s: %w", name, err))
 		}
 	}

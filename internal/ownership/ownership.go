@@ -64,20 +64,43 @@ func (g Guard) Check(ctx context.Context, old, obj client.Object, fin Finalizer)
 		was = old
 	}
 	errs := finalizerErrors(was, obj, fin)
-	errs = append(errs, ownerRefErrors(was, obj)...)
 	errs = append(errs, keyErrors(labelsPath, was.GetLabels(), obj.GetLabels())...)
 	errs = append(errs, keyErrors(annotationsPath, was.GetAnnotations(), obj.GetAnnotations())...)
-	if len(errs) == 0 {
+	refErrs := ownerRefErrors(was, obj)
+	if len(errs)+len(refErrs) == 0 {
 		return nil, nil
 	}
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tell who changes the product's metadata: %w", err)
 	}
-	if req.UserInfo.Username == g.Manager && g.Manager != "" || slices.Contains(req.UserInfo.Groups, mastersGroup) {
+	user := req.UserInfo.Username
+	if user == g.Manager && g.Manager != "" || slices.Contains(req.UserInfo.Groups, mastersGroup) {
 		return nil, nil
 	}
-	return errs, nil
+	if len(errs) == 0 && slices.Contains(garbageCollectors, user) && onlyRemoved(was, obj) {
+		return nil, nil
+	}
+	return append(errs, refErrs...), nil
+}
+
+// garbageCollectors are the users the garbage collector runs as (with and without
+// --use-service-account-credentials): deleting a cluster with --cascade=orphan has it remove the
+// cluster's owner references from its VMs, which then stand alone.
+var garbageCollectors = []string{
+	"system:serviceaccount:kube-system:generic-garbage-collector",
+	"system:kube-controller-manager",
+}
+
+// onlyRemoved says whether obj's owner references to clusters are a subset of was's.
+func onlyRemoved(was, obj metav1.Object) bool {
+	before := clusterRefs(was.GetOwnerReferences())
+	for _, ref := range clusterRefs(obj.GetOwnerReferences()) {
+		if !slices.ContainsFunc(before, func(b metav1.OwnerReference) bool { return equality.Semantic.DeepEqual(b, ref) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // finalizerErrors refuses removing fin: the object would go before what it stands for in vSphere.

@@ -50,6 +50,21 @@ var _ = Describe("Guard", func() {
 		Entry("a developer", as("devops", "system:authenticated"), true),
 	)
 
+	It("lets the garbage collector remove, and only remove, owner references to a cluster", func() {
+		gc := as("system:serviceaccount:kube-system:generic-garbage-collector", "system:serviceaccounts")
+		ref := metav1.OwnerReference{APIVersion: "run.tanzu.vmware.com/v1alpha1", Kind: "TanzuKubernetesCluster", Name: "c", UID: "u"}
+		owned := objects.VM("ns", "vm", "c", "i")
+		owned.OwnerReferences = []metav1.OwnerReference{ref}
+		orphaned := objects.VM("ns", "vm", "c", "i")
+
+		Expect(guard.Check(gc, owned, orphaned, fin)).To(BeEmpty(), "orphaning on --cascade=orphan")
+		Expect(guard.Check(gc, orphaned, owned, fin)).NotTo(BeEmpty(), "adding a reference")
+		Expect(guard.Check(as("devops", "system:authenticated"), owned, orphaned, fin)).NotTo(BeEmpty(), "a developer orphaning")
+		withFinalizer := owned.DeepCopy()
+		withFinalizer.Finalizers = []string{fin.Name}
+		Expect(guard.Check(gc, withFinalizer, orphaned, fin)).NotTo(BeEmpty(), "removing the product's finalizer too")
+	})
+
 	It("tells owner references to a cluster by group and kind, whatever the version", func() {
 		refs := []metav1.OwnerReference{
 			{APIVersion: "run.tanzu.vmware.com/v1alpha2", Kind: "TanzuKubernetesCluster", Name: "a"},
