@@ -4,6 +4,9 @@
 # then in Warn mode (as vSphere 7.0U2a: admitted, failed, then running by itself once bound),
 # ending with a VirtualMachine with cloud-init data, two NICs and a data disk.
 # Usage: hack/demo.sh   (make demo builds what it needs first)
+# DEMO_WORK=DIR keeps the supervisors' state and logs in DIR, with each mode's events and objects
+# saved there before its supervisor stops; DEMO_SUPERVISOR_FLAGS adds flags to the supervisors
+# (test/reliability reads both to search a whole demo for secrets).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,23 +14,31 @@ bin="$root/bin"
 apiserver_port=${DEMO_APISERVER_PORT:-16443}
 vcenter_port=${DEMO_VCENTER_PORT:-18989}
 metrics_port=${DEMO_METRICS_PORT:-18443}
-work=$(mktemp -d)
+work=${DEMO_WORK:-$(mktemp -d)}
+mode=
 pid=
 
 stop_supervisor() {
+	if [[ -n ${DEMO_WORK:-} && -n $mode ]]; then
+		kubectl get events -A -o json >"$work/$mode-events.json" 2>&1 || true
+		kubectl get "$(kubectl api-resources --api-group=vmoperator.vmware.com -o name | paste -sd,),$(kubectl api-resources --api-group=run.tanzu.vmware.com -o name | paste -sd,)" \
+			-A -o json >"$work/$mode-objects.json" 2>&1 || true
+	fi
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" && wait "$pid" || true
 	fi
-	pid=
+	pid= mode=
 }
-trap 'stop_supervisor; rm -rf "$work"' EXIT
+trap 'stop_supervisor; [[ -n ${DEMO_WORK:-} ]] || rm -rf "$work"' EXIT
 
 # start_supervisor MODE starts a fresh supervisor and points kubectl and govc at it.
 start_supervisor() {
-	local mode=$1 state="$work/$1"
+	mode=$1
+	local state="$work/$1"
 	printf '\n### Starting the local supervisor in %s mode\n' "$mode"
+	# shellcheck disable=SC2086 # DEMO_SUPERVISOR_FLAGS is a list of flags
 	"$bin/local-supervisor" --enforcement="$mode" --state-dir="$state" \
-		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" --metrics-port="$metrics_port" >"$work/$mode.log" 2>&1 &
+		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" --metrics-port="$metrics_port" ${DEMO_SUPERVISOR_FLAGS:-} >"$work/$mode.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 600); do
 		[[ -f $state/ready ]] && break

@@ -98,7 +98,8 @@ type Paths struct {
 	Lock string
 }
 
-func pathsIn(dir string) Paths {
+// PathsIn are the paths of a supervisor whose state directory is dir.
+func PathsIn(dir string) Paths {
 	return Paths{
 		Kubeconfig:   filepath.Join(dir, "kubeconfig"),
 		GovcEnv:      filepath.Join(dir, "govc.env"),
@@ -186,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 	if cfg, err = cfg.withDefaults(); err != nil {
 		return nil, err
 	}
-	s := &Supervisor{cfg: cfg, paths: pathsIn(cfg.StateDir), log: cfg.Log}
+	s := &Supervisor{cfg: cfg, paths: PathsIn(cfg.StateDir), log: cfg.Log}
 	defer func() {
 		if err != nil {
 			if stopErr := s.Stop(); stopErr != nil {

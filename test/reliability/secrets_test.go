@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -106,6 +108,70 @@ var _ = Describe("R6: secrets", Label("reliability"), func() {
 		Expect(containsAny(secret, base64Forms(marker))).To(BeTrue(), secret)
 		reportFigure("R6 secrets: 0 occurrences of the vCenter password or the guest-data marker (plain or base64) in %d log lines, %d events, %d objects, %d lines of state files and %d lines kubectl printed",
 			len(logLines), itemCount(events), itemCount(objects), len(fileLines), lineCount(r.printed))
+	})
+})
+
+var _ = Describe("R6: secrets in a whole demo", Label("reliability"), func() {
+	It("never shows either supervisor's vCenter password in what `make demo` prints, or a password or the cloud-init VM's user data in a log line (most verbose level), event, condition or status", func() {
+		root := testenv.RepoRoot()
+		build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(root, "bin", "local-supervisor"), "./cmd/local-supervisor")
+		build.Dir = root
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		work := GinkgoT().TempDir()
+		demo := exec.CommandContext(ctx, filepath.Join(root, "hack", "demo.sh"))
+		demo.Dir = root
+		demo.Env = append(os.Environ(), "DEMO_WORK="+work, "DEMO_SUPERVISOR_FLAGS=--zap-log-level=10",
+			fmt.Sprintf("DEMO_APISERVER_PORT=%d", testenv.FreePort()), fmt.Sprintf("DEMO_VCENTER_PORT=%d", testenv.FreePort()),
+			fmt.Sprintf("DEMO_METRICS_PORT=%d", testenv.FreePort()))
+		printed, err := demo.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(printed))
+		Expect(string(printed)).To(HaveSuffix("Done.\n"))
+
+		// The sample's key is its user data: the demo prints it with the sample and in the VM's
+		// ExtraConfig, which is where it belongs.
+		const userData = "AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTheSample"
+		Expect(containsAny(string(printed), base64Forms(userData))).To(BeTrue(), "the guest got the user data")
+		var passwords []string
+		var logLines, stateLines []string
+		var recorded string
+		for _, mode := range []string{"Deny", "Warn"} {
+			paths := supervisor.PathsIn(filepath.Join(work, mode))
+			password, err := cli.GovcPassword(paths.GovcEnv)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(len(password)).To(BeNumerically(">=", 16), "a password too short to search for")
+			passwords = append(passwords, password)
+			log, err := os.ReadFile(filepath.Join(work, mode+".log"))
+			Expect(err).NotTo(HaveOccurred())
+			logLines = append(logLines, strings.Split(string(log), "\n")...)
+			stateLines = append(stateLines, filesExceptCredentials(filepath.Join(work, mode), paths)...)
+			for _, dump := range []string{"-events.json", "-objects.json"} {
+				b, err := os.ReadFile(filepath.Join(work, mode+dump))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(itemCount(string(b))).To(BeNumerically(">", 0), "%s%s", mode, dump)
+				recorded += string(b) + "\n"
+			}
+		}
+		Expect(passwords[0]).NotTo(Equal(passwords[1]), "each clean start has a password of its own")
+		Expect(strings.Join(logLines, "\n")).To(ContainSubstring(`"name":"web"`), "the manager's reconciles were logged")
+		Expect(strings.Join(logLines, "\n")).To(ContainSubstring("DEBUG"), "the verbose lines were logged")
+
+		logged := strings.Join(logLines, "\n") + "\n" + strings.Join(stateLines, "\n") + "\n" + recorded
+		logged += "\n" + undumped(logged)
+		found := map[string]int{"a vCenter password in the demo's output": 0, "a vCenter password in logs, events, objects or files": 0, "the user data in logs, events, objects or files": 0}
+		for _, p := range passwords {
+			for _, n := range append([]string{p}, base64Forms(p)...) {
+				found["a vCenter password in the demo's output"] += strings.Count(string(printed), n)
+				found["a vCenter password in logs, events, objects or files"] += strings.Count(logged, n)
+			}
+		}
+		for _, n := range append([]string{userData}, base64Forms(userData)...) {
+			found["the user data in logs, events, objects or files"] += strings.Count(logged, n)
+		}
+		Expect(found).To(HaveEach(0), "%v", found)
+		reportFigure("R6 secrets, whole `make demo` (Deny then Warn mode, most verbose logs): 0 occurrences of either vCenter password or the cloud-init user data (plain or base64) in %d log lines, %d lines of events and objects, %d lines of state files; 0 passwords in the %d lines the demo printed",
+			len(logLines), strings.Count(recorded, "\n"), len(stateLines), strings.Count(string(printed), "\n"))
 	})
 })
 
