@@ -10,12 +10,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/test/objects"
+	"github.com/vm-service/vm-service/test/testenv"
 	"github.com/vm-service/vm-service/test/vcenter"
 )
 
@@ -23,13 +23,7 @@ import (
 // meanwhile (the VM controller writes status all the time).
 func update[T client.Object](obj T, change func(T)) {
 	GinkgoHelper()
-	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-			return err
-		}
-		change(obj)
-		return k8s.Update(ctx, obj)
-	})).To(Succeed())
+	testenv.Update(k8s, obj, change)
 }
 
 // get reads the VM as it is now.

@@ -9,6 +9,8 @@ import (
 	tkrctrl "github.com/vm-service/vm-service/controllers/tanzukubernetesrelease"
 	classctrl "github.com/vm-service/vm-service/controllers/virtualmachineclass"
 	bindingctrl "github.com/vm-service/vm-service/controllers/virtualmachineclassbinding"
+	vmservicectrl "github.com/vm-service/vm-service/controllers/virtualmachineservice"
+	"github.com/vm-service/vm-service/internal/loadbalancer"
 )
 
 // setupWithManager is what every controller and webhook of the product implements.
@@ -26,10 +28,27 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("tanzukubernetescluster-controller")},
 		"VirtualMachineClass":        &classctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineClassBinding": &bindingctrl.Reconciler{Client: mgr.GetClient()},
+		"VirtualMachineService":      &vmservicectrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("virtualmachineservice-controller")},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s controller: %w", name, err)
 		}
+	}
+	return setupLoadBalancer(mgr, opts.LoadBalancerRange)
+}
+
+// setupLoadBalancer adds the VIP allocator for LoadBalancer Services where no platform load
+// balancer fills their status (the local supervisor); an empty range adds nothing.
+func setupLoadBalancer(mgr ctrl.Manager, cidr string) error {
+	if cidr == "" {
+		return nil
+	}
+	lb, err := loadbalancer.New(mgr.GetClient(), cidr)
+	if err != nil {
+		return err
+	}
+	if err := lb.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up load balancer allocator: %w", err)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ import (
 	vmwebhook "github.com/vm-service/vm-service/webhooks/virtualmachine"
 	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
 	bindingwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclassbinding"
+	vmservicewebhook "github.com/vm-service/vm-service/webhooks/virtualmachineservice"
 )
 
 // Options configure the manager; cmd/manager fills them from flags.
@@ -61,6 +62,10 @@ type Options struct {
 	// members of system:masters, remove the product's finalizers and write owner references to
 	// clusters and the product's labels and annotations. Empty leaves them to system:masters.
 	ManagerUser string
+	// LoadBalancerRange, a CIDR, makes the manager give LoadBalancer Services addresses from it
+	// itself, for a supervisor without a platform load balancer; empty leaves that to the
+	// platform.
+	LoadBalancerRange string
 	// VCenter connects the controllers to vSphere. Without it the manager admits and reports
 	// but deploys nothing.
 	VCenter *VCenterOptions
@@ -217,6 +222,7 @@ func setupWebhooks(mgr ctrl.Manager, opts Options) error {
 		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy, Guard: guard},
 		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Readers: readers},
 		"VirtualMachineClass":        &classwebhook.Validator{Readers: readers},
+		"VirtualMachineService":      &vmservicewebhook.Validator{},
 	} {
 		if err := w.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s webhook: %w", name, err)

@@ -111,3 +111,16 @@ func Image(name string) *vmopv1.VirtualMachineImage {
 		Spec:       vmopv1.VirtualMachineImageSpec{Type: "ovf", ImageSourceType: "Content Library"},
 	}
 }
+
+// VMService is a ClusterIP VirtualMachineService selecting the VMs labelled app=<app>, with one
+// port named http from 80 to 8080.
+func VMService(namespace, name, app string) *vmopv1.VirtualMachineService {
+	return &vmopv1.VirtualMachineService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: vmopv1.VirtualMachineServiceSpec{
+			Type:     vmopv1.VirtualMachineServiceTypeClusterIP,
+			Selector: map[string]string{"app": app},
+			Ports:    []vmopv1.VirtualMachineServicePort{{Name: "http", Protocol: "TCP", Port: 80, TargetPort: 8080}},
+		},
+	}
+}

@@ -58,6 +58,10 @@ var developerMay = map[resource][]string{
 	{vmopGroup, "VirtualMachineImage", "virtualmachineimages", "status", false}:              nil,
 	{runGroup, "TanzuKubernetesRelease", "tanzukubernetesreleases", "", false}:               readVerbs,
 	{runGroup, "TanzuKubernetesRelease", "tanzukubernetesreleases", "status", false}:         nil,
+	{vmopGroup, "VirtualMachineService", "virtualmachineservices", "", true}:                 allVerbs,
+	{vmopGroup, "VirtualMachineService", "virtualmachineservices", "status", true}:           nil,
+	// The load balancer's address is the platform's (or the manager's) to write, never a user's.
+	{"", "Service", "services", "status", true}: readVerbs,
 	// Guest data for VMs, through the standard edit role.
 	{"", "ConfigMap", "configmaps", "", true}: allVerbs,
 	{"", "Secret", "secrets", "", true}:       allVerbs,

@@ -102,3 +102,35 @@ const (
 	// NotBoundReason (Bound False): no namespace may use the class yet.
 	NotBoundReason = "NotBound"
 )
+
+// VirtualMachineService conditions and reasons.
+const (
+	// ServiceReadyCondition is a VirtualMachineService's: True when the Service that backs it is
+	// as its spec says and, for a LoadBalancer, the load balancer has given it an address.
+	ServiceReadyCondition ConditionType = "ServiceReady"
+	// ServiceRefusedReason (ServiceReady False, Error): the apiserver refused the Service (such as
+	// a clusterIp outside the service range or taken); the message is its answer.
+	ServiceRefusedReason = "ServiceRefused"
+	// LoadBalancerPendingReason (ServiceReady False, Info): the load balancer has not given the
+	// service an address yet.
+	LoadBalancerPendingReason = "LoadBalancerPending"
+	// ServiceNameTakenReason (ServiceReady False, Error): a Service of the VirtualMachineService's
+	// name exists that it does not control; it is never adopted, and no endpoints are written.
+	ServiceNameTakenReason = "ServiceNameTaken"
+	// ServiceNotObservedReason (ServiceReady Unknown): the Service could not be read or written
+	// this pass; the controller retries.
+	ServiceNotObservedReason = "ServiceNotObserved"
+
+	// EndpointsReadyCondition is a VirtualMachineService's: True when at least one selected VM
+	// receives its traffic (always True for ExternalName, which has no endpoints).
+	EndpointsReadyCondition ConditionType = "EndpointsReady"
+	// NoReadyVirtualMachinesReason (EndpointsReady False, Warning): no VM the selector picks is
+	// powered on with an address and Ready; the message counts those that match.
+	NoReadyVirtualMachinesReason = "NoReadyVirtualMachines"
+	// EndpointAddressNotAllowedReason (EndpointsReady False, Warning): some ready VMs have an
+	// address the apiserver refuses in an EndpointSlice (loopback, link-local or unspecified) and
+	// are left out; the message names them.
+	EndpointAddressNotAllowedReason = "EndpointAddressNotAllowed"
+	// EndpointsNotObservedReason (EndpointsReady Unknown): the selected VMs have not been read yet.
+	EndpointsNotObservedReason = "EndpointsNotObserved"
+)

@@ -16,3 +16,15 @@ const (
 	// made from the content library; it changes nothing else.
 	ImageSyncLabel = GroupName + "/image-sync"
 )
+
+// The labels and annotations of the objects that back VirtualMachineServices.
+const (
+	// VirtualMachineServiceManagedBy is the EndpointSlice managed-by label value of the slices the
+	// VirtualMachineService controller writes, so Kubernetes' own EndpointSlice controllers leave
+	// them alone and ours leaves theirs.
+	VirtualMachineServiceManagedBy = "virtualmachineservice-controller." + GroupName
+	// LoadBalancerIPAnnotation records, on a LoadBalancer Service, the address the local
+	// supervisor's load balancer gave it; a restarted allocator reserves these before it hands
+	// out any other.
+	LoadBalancerIPAnnotation = GroupName + "/load-balancer-ip"
+)

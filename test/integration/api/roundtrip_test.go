@@ -118,6 +118,24 @@ var _ = Describe("Round trips", func() {
 		Expect(gotR.Spec).To(Equal(tkr.Spec))
 	})
 
+	It("keeps every field of a VirtualMachineService, its status included", func() {
+		in := objects.VMService(ns, "roundtrip-svc", "web")
+		in.Spec.Type = vmopv1.VirtualMachineServiceTypeLoadBalancer
+		in.Spec.ClusterIP = "None"
+		in.Spec.LoadBalancerIP = "192.0.2.10"
+		in.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8"}
+		in.Status = vmopv1.VirtualMachineServiceStatus{
+			LoadBalancer: vmopv1.LoadBalancerStatus{Ingress: []vmopv1.LoadBalancerIngress{{IP: "192.0.2.10", Hostname: "lb.example.com"}}},
+			ClusterIP:    "10.0.0.9", ObservedGeneration: 1,
+			Conditions: vmopv1.Conditions{{Type: vmopv1.ServiceReadyCondition, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now().Rfc3339Copy()}},
+		}
+		want := in.DeepCopy()
+		out := &vmopv1.VirtualMachineService{}
+		roundTrip(k8s, in, out, true)
+		Expect(equality.Semantic.DeepEqual(out.Spec, want.Spec)).To(BeTrue(), "spec: %+v", out.Spec)
+		Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
+	})
+
 	Context("with a client built on the public vm-operator v1alpha1 Go types", func() {
 		var upstream client.Client
 		BeforeEach(func() {
@@ -154,6 +172,34 @@ var _ = Describe("Round trips", func() {
 			roundTrip(upstream, in, out, true)
 			Expect(equality.Semantic.DeepEqual(out.Spec, want.Spec)).To(BeTrue(), "spec: %+v", out.Spec)
 			Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
+		})
+
+		It("writes and reads a VirtualMachineService with every upstream field intact, which this product's types read", func() {
+			in := &upstreamv1.VirtualMachineService{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "upstream-svc"},
+				Spec: upstreamv1.VirtualMachineServiceSpec{
+					Type:                     upstreamv1.VirtualMachineServiceTypeLoadBalancer,
+					Ports:                    []upstreamv1.VirtualMachineServicePort{{Name: "apiserver", Protocol: "TCP", Port: 6443, TargetPort: 6443}},
+					Selector:                 map[string]string{"cluster": "tkc"},
+					LoadBalancerIP:           "192.0.2.11",
+					LoadBalancerSourceRanges: []string{"192.0.2.0/24"},
+					ClusterIP:                "None",
+					ExternalName:             "ignored.example.com",
+				},
+				Status: upstreamv1.VirtualMachineServiceStatus{LoadBalancer: upstreamv1.LoadBalancerStatus{
+					Ingress: []upstreamv1.LoadBalancerIngress{{IP: "192.0.2.11", Hostname: "h"}}}},
+			}
+			want := in.DeepCopy()
+			out := &upstreamv1.VirtualMachineService{}
+			roundTrip(upstream, in, out, true)
+			Expect(equality.Semantic.DeepEqual(out.Spec, want.Spec)).To(BeTrue(), "spec: %+v", out.Spec)
+			Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
+
+			ours := &vmopv1.VirtualMachineService{}
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(in), ours)).To(Succeed())
+			Expect(ours.Spec.Ports).To(Equal([]vmopv1.VirtualMachineServicePort{{Name: "apiserver", Protocol: "TCP", Port: 6443, TargetPort: 6443}}))
+			Expect(ours.Spec.ClusterIP).To(Equal("None"))
+			Expect(ours.Status.LoadBalancer.Ingress).To(Equal([]vmopv1.LoadBalancerIngress{{IP: "192.0.2.11", Hostname: "h"}}))
 		})
 
 		It("writes classes and bindings that this product's types read", func() {
