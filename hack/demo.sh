@@ -2,10 +2,11 @@
 # Replays walkthrough.md steps 1 to 6 against a local supervisor of its own, printing each
 # command and its real output: first in Deny mode (the default: the cluster is refused at apply),
 # then in Warn mode (as vSphere 7.0U2a: admitted, failed, then running by itself once bound),
-# ending with a VirtualMachine with cloud-init data, two NICs and a data disk.
+# then a VirtualMachine with cloud-init data, two NICs and a data disk, and last a VM behind a
+# LoadBalancer VirtualMachineService.
 # Usage: hack/demo.sh   (make demo builds what it needs first)
 # DEMO_WORK=DIR keeps the supervisors' state and logs in DIR, with each mode's events and objects
-# saved there before its supervisor stops; DEMO_SUPERVISOR_FLAGS adds flags to the supervisors
+# saved there before its supervisor stops (files named after each supervisor); DEMO_SUPERVISOR_FLAGS adds flags to the supervisors
 # (test/reliability reads both to search a whole demo for secrets).
 set -euo pipefail
 
@@ -15,41 +16,44 @@ apiserver_port=${DEMO_APISERVER_PORT:-16443}
 vcenter_port=${DEMO_VCENTER_PORT:-18989}
 metrics_port=${DEMO_METRICS_PORT:-18443}
 work=${DEMO_WORK:-$(mktemp -d)}
-mode=
+name=
 pid=
 
 stop_supervisor() {
-	if [[ -n ${DEMO_WORK:-} && -n $mode ]]; then
-		kubectl get events -A -o json >"$work/$mode-events.json" 2>&1 || true
+	if [[ -n ${DEMO_WORK:-} && -n $name ]]; then
+		kubectl get events -A -o json >"$work/$name-events.json" 2>&1 || true
 		kubectl get "$(kubectl api-resources --api-group=vmoperator.vmware.com -o name | paste -sd,),$(kubectl api-resources --api-group=run.tanzu.vmware.com -o name | paste -sd,)" \
-			-A -o json >"$work/$mode-objects.json" 2>&1 || true
+			-A -o json >"$work/$name-objects.json" 2>&1 || true
 	fi
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" && wait "$pid" || true
 	fi
-	pid= mode=
+	pid= name=
 }
 trap 'stop_supervisor; [[ -n ${DEMO_WORK:-} ]] || rm -rf "$work"' EXIT
 
-# start_supervisor MODE starts a fresh supervisor and points kubectl and govc at it.
+# start_supervisor MODE [NAME [FLAG...]] starts a fresh supervisor (its state in NAME, MODE by
+# default, with the extra flags) and points kubectl and govc at it.
 start_supervisor() {
-	mode=$1
-	local state="$work/$1"
+	local mode=$1
+	name=${2:-$1}
+	local state="$work/$name"
+	shift $(($# < 2 ? $# : 2))
 	printf '\n### Starting the local supervisor in %s mode\n' "$mode"
 	# shellcheck disable=SC2086 # DEMO_SUPERVISOR_FLAGS is a list of flags
 	"$bin/local-supervisor" --enforcement="$mode" --state-dir="$state" \
-		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" --metrics-port="$metrics_port" ${DEMO_SUPERVISOR_FLAGS:-} >"$work/$mode.log" 2>&1 &
+		--apiserver-port="$apiserver_port" --vcenter-port="$vcenter_port" --metrics-port="$metrics_port" ${DEMO_SUPERVISOR_FLAGS:-} "$@" >"$state.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 600); do
 		[[ -f $state/ready ]] && break
 		if ! kill -0 "$pid" 2>/dev/null; then
 			echo "the supervisor stopped before it was ready; its log:" >&2
-			tail -n 30 "$work/$mode.log" >&2
+			tail -n 30 "$state.log" >&2
 			exit 1
 		fi
 		sleep 0.2
 	done
-	[[ -f $state/ready ]] || { echo "the supervisor was not ready after 2 minutes; see $work/$mode.log" >&2; exit 1; }
+	[[ -f $state/ready ]] || { echo "the supervisor was not ready after 2 minutes; see $state.log" >&2; exit 1; }
 	export KUBECONFIG="$state/kubeconfig"
 	# shellcheck disable=SC1091
 	source "$state/govc.env"
@@ -81,6 +85,10 @@ bindings_are() {
 }
 # vm_is_up NAME: the VM is powered on with an address.
 vm_is_up() { [[ $(kubectl get vm "$1" -o 'jsonpath={.status.powerState} {.status.vmIp}' 2>/dev/null) =~ ^poweredOn\ [0-9] ]]; }
+# has_external_ip NAME: the VirtualMachineService has a load balancer address.
+has_external_ip() { [[ -n $(kubectl get vmservice "$1" -o 'jsonpath={.status.loadBalancer.ingress[0].ip}' 2>/dev/null) ]]; }
+# serves NAME ADDRESS: the service's EndpointSlice lists the address.
+serves() { kubectl get endpointslices -l "kubernetes.io/service-name=$1" -o 'jsonpath={.items[*].endpoints[*].addresses[*]}' 2>/dev/null | grep -qw "$2"; }
 # phase_is PHASE: the walkthrough's cluster is in PHASE.
 phase_is() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase}' 2>/dev/null)" = "$1"; }
 stock=(best-effort-2xlarge best-effort-4xlarge best-effort-8xlarge best-effort-large best-effort-medium
@@ -167,5 +175,30 @@ show kubectl get virtualmachine web -o wide
 show kubectl get virtualmachine web -o 'jsonpath={range .status.networkInterfaces[*]}{.macAddress}{"  "}{.ipAddresses}{"\n"}{end}'
 show govc vm.info -e -r web
 show govc device.ls -vm web
+stop_supervisor
+
+# The local supervisor's VMs have loopback addresses, which no EndpointSlice may hold; this one
+# gives them TEST-NET-2 addresses (a documentation range nothing routes; no probe dials them).
+start_supervisor Deny service --vm-ip-pool=198.51.100.0/24
+printf '\n## A VirtualMachine behind a VirtualMachineService (VM addresses from 198.51.100.0/24 here)\n'
+show govc namespace.create -cluster "$SUPERVISOR_CLUSTER" -vmclass best-effort-small web-ns
+until_ok kubectl config get-contexts web-ns
+show kubectl config use-context web-ns
+until_ok bindings_are 1
+svc_sample=config/samples/vmoperator_v1alpha1_virtualmachineservice.yaml
+show cat "$svc_sample"
+show kubectl --context devops@web-ns apply -f "$svc_sample"
+until_ok vm_is_up web-1
+until_ok has_external_ip web
+until_ok serves web "$(kubectl get vm web-1 -o 'jsonpath={.status.vmIp}')"
+show kubectl get virtualmachine web-1 -o wide
+show kubectl get vmservice
+show kubectl get service web
+show kubectl get endpointslices -l kubernetes.io/service-name=web -o wide
+show kubectl describe vmservice web
+printf '\n## Powered off, the VM leaves the endpoints\n'
+show kubectl --context devops@web-ns patch vm web-1 --type=merge -p '{"spec":{"powerState":"poweredOff"}}'
+until_ok test -z "$(kubectl get endpointslices -l kubernetes.io/service-name=web -o 'jsonpath={.items[*].endpoints[*].addresses[*]}')"
+show kubectl get endpointslices -l kubernetes.io/service-name=web -o wide
 stop_supervisor
 printf '\nDone.\n'

@@ -32,6 +32,7 @@ func main() {
 	flag.DurationVar(&cfg.SyncInterval, "vcenter-sync-interval", supervisor.DefaultSyncInterval, "how often vCenter namespaces, classes and assignments are mirrored into Kubernetes")
 	flag.DurationVar(&cfg.ImageSyncInterval, "image-sync-interval", supervisor.DefaultImageSyncInterval, "how often the content library is read into images and releases")
 	flag.StringVar(&cfg.VMIPPool, "vm-ip-pool", supervisor.DefaultVMIPPool, "CIDR from which VMs get static addresses (the simulator has no DHCP)")
+	flag.StringVar(&cfg.LoadBalancerRange, "load-balancer-range", supervisor.DefaultLoadBalancerRange, "CIDR from which LoadBalancer Services (and so VirtualMachineServices) get their external address, there being no platform load balancer")
 	// Readable console lines at info level (--zap-log-level=debug shows every sync), and stack
 	// traces only for panics: an error here is a message for a person, not a bug report.
 	zapOpts := zap.Options{

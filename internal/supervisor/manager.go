@@ -35,6 +35,8 @@ func (s *Supervisor) startManager(ctx context.Context) error {
 		WebhookPort:    wio.LocalServingPort,
 		WebhookCertDir: wio.LocalServingCertDir,
 		Enforcement:    s.cfg.Enforcement,
+		// No platform load balancer runs here; the manager gives LoadBalancer Services addresses.
+		LoadBalancerRange: s.cfg.LoadBalancerRange,
 		// No ManagerUser: the manager runs as the control plane's admin, a member of system:masters,
 		// whom admission lets write the product's metadata.
 		VCenter: &manager.VCenterOptions{

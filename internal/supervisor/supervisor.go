@@ -42,6 +42,9 @@ const (
 	// a loopback range: anything that dials a simulated VM's address stays on this machine.
 	// The simulator's distributed port group gets a pool of its own.
 	DefaultVMIPPool = "127.0.128.0/20,DC0_DVPG0=127.0.144.0/20"
+	// DefaultLoadBalancerRange is where LoadBalancer Services get their addresses, there being no
+	// platform load balancer here: loopback too, so nothing dials off this machine.
+	DefaultLoadBalancerRange = "127.0.160.0/24"
 )
 
 // Config says where the supervisor keeps its files and how it serves.
@@ -73,6 +76,9 @@ type Config struct {
 	ImageSyncInterval time.Duration
 	// VMIPPool is the CIDR VMs get static addresses from; DefaultVMIPPool when empty.
 	VMIPPool string
+	// LoadBalancerRange is the CIDR LoadBalancer Services get addresses from;
+	// DefaultLoadBalancerRange when empty.
+	LoadBalancerRange string
 	// Log receives the supervisor's structured logs; the manager logs through ctrl.Log.
 	Log logr.Logger
 }
@@ -148,6 +154,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.VMIPPool == "" {
 		c.VMIPPool = DefaultVMIPPool
+	}
+	if c.LoadBalancerRange == "" {
+		c.LoadBalancerRange = DefaultLoadBalancerRange
 	}
 	if c.Log.GetSink() == nil {
 		c.Log = ctrl.Log.WithName("local-supervisor")
