@@ -43,9 +43,12 @@ var _ = Describe("release status", func() {
 			Expect(u.Status).To(Equal(updates))
 			Expect(u.Message).To(Equal(message))
 		},
-		Entry("an older patch lists the newer one", 1, corev1.ConditionTrue, corev1.ConditionTrue, "[v1.20.7+vmware.1-tkg.1.7fb9067]"),
-		Entry("the newest of its minor has none", 2, corev1.ConditionTrue, corev1.ConditionFalse, ""),
-		Entry("another minor is an upgrade, not an update", 0, corev1.ConditionTrue, corev1.ConditionFalse, ""),
+		Entry("an older patch lists the next minor and the newer patch", 1, corev1.ConditionTrue, corev1.ConditionTrue,
+			"[v1.21.6+vmware.1-tkg.1.b3d708a v1.20.7+vmware.1-tkg.1.7fb9067]"),
+		Entry("the newest of its minor lists the next minor", 2, corev1.ConditionTrue, corev1.ConditionTrue, "[v1.21.6+vmware.1-tkg.1.b3d708a]"),
+		Entry("an older minor lists the next one only", 0, corev1.ConditionTrue, corev1.ConditionTrue,
+			"[v1.20.7+vmware.1-tkg.1.7fb9067 v1.20.2+vmware.1-tkg.2.3e10706]"),
+		Entry("the newest release has none", 3, corev1.ConditionTrue, corev1.ConditionFalse, ""),
 		Entry("a version that does not parse is not compatible", 4, corev1.ConditionFalse, corev1.ConditionFalse, ""),
 	)
 

@@ -9,10 +9,11 @@ import (
 	"github.com/vm-service/vm-service/internal/conditions"
 )
 
-// Updates lists the versions of the releases that update release: newer builds (a newer patch,
-// or a newer vmware.N or tkg.M) of the same Kubernetes MAJOR.MINOR, newest first. Moving to
-// another minor is an upgrade, not an update, so it is never listed. A release whose version
-// does not parse has no updates.
+// Updates lists the versions of the releases that release may move to next, newest first: newer
+// builds (a newer patch, or a newer vmware.N or tkg.M) of the same Kubernetes MAJOR.MINOR, and
+// every build of the next minor. Skipping a minor is not allowed (Kubernetes supports upgrading
+// one minor at a time), so later minors are never listed. A release whose version does not parse
+// has no updates.
 func Updates(release *runv1.TanzuKubernetesRelease, releases []runv1.TanzuKubernetesRelease) []string {
 	if release == nil {
 		return nil
@@ -25,7 +26,7 @@ func Updates(release *runv1.TanzuKubernetesRelease, releases []runv1.TanzuKubern
 	seen := map[string]bool{}
 	for i := range releases {
 		v, err := Parse(VersionOf(&releases[i]))
-		if err != nil || !v.SameMinor(cur) || v.Compare(cur) <= 0 || seen[v.canonical] {
+		if err != nil || !IsUpgrade(cur, v) || seen[v.canonical] {
 			continue
 		}
 		seen[v.canonical] = true

@@ -11,12 +11,13 @@ import (
 )
 
 var _ = Describe("Updates", func() {
-	DescribeTable("are the newer builds of the same Kubernetes minor, newest first",
+	DescribeTable("are the newer builds of the same Kubernetes minor and the builds of the next, newest first",
 		func(current string, want []string) {
 			rel := releases(current)
 			Expect(tkr.Updates(&rel[0], catalog)).To(Equal(want))
 		},
-		Entry("newer patches and tkg builds, not v1.21", "v1.20.2+vmware.1-tkg.1.1d4f79a", []string{
+		Entry("the next minor, newer patches and tkg builds", "v1.20.2+vmware.1-tkg.1.1d4f79a", []string{
+			"v1.21.6+vmware.1-tkg.1.b3d708a",
 			"v1.20.20+vmware.1-tkg.1.abcdef0",
 			"v1.20.8+vmware.1-tkg.2",
 			"v1.20.8+vmware.1-tkg.1.1234567",
@@ -24,13 +25,22 @@ var _ = Describe("Updates", func() {
 			"v1.20.2+vmware.1-tkg.2.3e10706",
 		}),
 		Entry("a newer tkg build of the same patch", "v1.20.8+vmware.1-tkg.1.1234567", []string{
+			"v1.21.6+vmware.1-tkg.1.b3d708a",
 			"v1.20.20+vmware.1-tkg.1.abcdef0",
 			"v1.20.8+vmware.1-tkg.2",
 		}),
-		Entry("the newest of its minor has none, though v1.21 is newer", "v1.20.20+vmware.1-tkg.1.abcdef0", []string{}),
-		Entry("newer minors are upgrades, not updates", "v1.19.7+vmware.1-tkg.1.fc82c41", []string{}),
-		Entry("an older minor is not an update either", "v1.21.6+vmware.1-tkg.1.b3d708a", []string{}),
+		Entry("the newest of its minor has the next minor", "v1.20.20+vmware.1-tkg.1.abcdef0", []string{"v1.21.6+vmware.1-tkg.1.b3d708a"}),
+		Entry("only the next minor, never one after it", "v1.19.7+vmware.1-tkg.1.fc82c41", []string{
+			"v1.20.20+vmware.1-tkg.1.abcdef0",
+			"v1.20.8+vmware.1-tkg.2",
+			"v1.20.8+vmware.1-tkg.1.1234567",
+			"v1.20.7+vmware.1-tkg.1.7fb9067",
+			"v1.20.2+vmware.1-tkg.2.3e10706",
+			"v1.20.2+vmware.1-tkg.1.1d4f79a",
+		}),
+		Entry("an older minor is never an update", "v1.21.6+vmware.1-tkg.1.b3d708a", []string{}),
 		Entry("a release not in the list still gets its updates", "v1.18.5+vmware.1-tkg.1.c40d30d", []string{
+			"v1.19.7+vmware.1-tkg.1.fc82c41",
 			"v1.18.15+vmware.1-tkg.2.ebf6117",
 		}),
 		Entry("a version that does not parse has none", "v1.20.2+custom", nil),
@@ -67,7 +77,7 @@ var _ = Describe("Conditions", func() {
 		c := tkr.ReleaseUpdatesAvailable(&catalog[2], catalog) // v1.20.7
 		Expect(c.Type).To(Equal(runv1.UpdatesAvailableCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
-		Expect(c.Message).To(Equal("[v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2 v1.20.8+vmware.1-tkg.1.1234567]"))
+		Expect(c.Message).To(Equal("[v1.21.6+vmware.1-tkg.1.b3d708a v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2 v1.20.8+vmware.1-tkg.1.1234567]"))
 	})
 
 	It("a release with a valid version is Compatible", func() {
@@ -84,8 +94,8 @@ var _ = Describe("Conditions", func() {
 		Expect(c.Message).To(ContainSubstring("vmware.N"))
 	})
 
-	It("a cluster on the walkthrough's release is TanzuKubernetesReleaseCompatible with no updates", func() {
-		only := releases("v1.20.2+vmware.1-tkg.2.3e10706", "v1.21.6+vmware.1-tkg.1.b3d708a")
+	It("a cluster on the newest release is TanzuKubernetesReleaseCompatible with no updates, as in the walkthrough", func() {
+		only := releases("v1.20.2+vmware.1-tkg.2.3e10706", "v1.19.7+vmware.1-tkg.1.fc82c41")
 		Expect(tkr.ClusterReleaseCompatible("v1.20.2+vmware.1-tkg.2.3e10706", only)).To(Equal(vmopv1.Condition{
 			Type: "TanzuKubernetesReleaseCompatible", Status: corev1.ConditionTrue,
 		}))
@@ -98,7 +108,7 @@ var _ = Describe("Conditions", func() {
 		c := tkr.ClusterUpdatesAvailable("v1.20.8+vmware.1-tkg.1.1234567", catalog)
 		Expect(c.Type).To(Equal(runv1.UpdatesAvailableCondition))
 		Expect(c.Status).To(Equal(corev1.ConditionTrue))
-		Expect(c.Message).To(Equal("[v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2]"))
+		Expect(c.Message).To(Equal("[v1.21.6+vmware.1-tkg.1.b3d708a v1.20.20+vmware.1-tkg.1.abcdef0 v1.20.8+vmware.1-tkg.2]"))
 	})
 
 	DescribeTable("a cluster whose release is gone is not TanzuKubernetesReleaseCompatible and has no updates",
@@ -113,5 +123,29 @@ var _ = Describe("Conditions", func() {
 		},
 		Entry("deleted release", "v1.17.8+vmware.1-tkg.1.5417466", `"v1.17.8+vmware.1-tkg.1.5417466" names no TanzuKubernetesRelease`),
 		Entry("never resolved", "", "a version is required"),
+	)
+})
+
+var _ = Describe("CheckUpgrade", func() {
+	DescribeTable("allows a newer build of the minor or the next minor, and names the targets otherwise",
+		func(from, to string, refused string) {
+			err := tkr.CheckUpgrade(from, to, catalog)
+			if refused == "" {
+				Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			Expect(err).To(MatchError(tkr.ErrNotAnUpgrade))
+			Expect(err).To(MatchError(ContainSubstring(refused)))
+		},
+		Entry("the same build", "v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2+vmware.1-tkg.2.3e10706", ""),
+		Entry("a newer patch", "v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.7+vmware.1-tkg.1.7fb9067", ""),
+		Entry("the next minor", "v1.20.2+vmware.1-tkg.2.3e10706", "v1.21.6+vmware.1-tkg.1.b3d708a", ""),
+		Entry("a downgrade", "v1.20.2+vmware.1-tkg.2.3e10706", "v1.19.7+vmware.1-tkg.1.fc82c41",
+			"a downgrade is not supported; versions it may move to (newest first): v1.21.6+vmware.1-tkg.1.b3d708a, v1.20.20+vmware.1-tkg.1.abcdef0"),
+		Entry("an older build of the same patch", "v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2+vmware.1-tkg.1.1d4f79a", "a downgrade is not supported"),
+		Entry("a skipped minor", "v1.19.7+vmware.1-tkg.1.fc82c41", "v1.21.6+vmware.1-tkg.1.b3d708a",
+			"one Kubernetes minor at a time, from v1.19 to a newer v1.19 build or to v1.20; versions it may move to (newest first): v1.20.20"),
+		Entry("nothing to move to", "v1.21.6+vmware.1-tkg.1.b3d708a", "v1.20.2+vmware.1-tkg.2.3e10706", "no release it may move to is available, so keep v1.21.6"),
+		Entry("a cluster never resolved may go anywhere", "", "v1.19.7+vmware.1-tkg.1.fc82c41", ""),
 	)
 })

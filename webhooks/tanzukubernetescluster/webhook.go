@@ -92,6 +92,8 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 	if old != nil {
 		pools[0].was, pools[1].was = &old.Spec.Topology.ControlPlane, &old.Spec.Topology.Workers
 	}
+	// A new release replaces every machine, so its classes and storage are checked as at create.
+	upgrade := old != nil && old.Spec.Distribution.FullVersion != tkc.Spec.Distribution.FullVersion
 	cp := tkc.Spec.Topology.ControlPlane.Count
 	if cp != 1 && cp != 3 {
 		f.Invalid = append(f.Invalid, field.Invalid(topologyPath.Child("controlPlane", "count"), cp, "must be 1 or 3"))
@@ -104,7 +106,7 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 		switch {
 		case p.pool.StorageClass == "":
 			f.Invalid = append(f.Invalid, field.Required(path.Child("storageClass"), "name the storage class for the nodes' disks"))
-		case p.was == nil || p.was.StorageClass != p.pool.StorageClass || p.pool.Count > p.was.Count:
+		case upgrade || p.was == nil || p.was.StorageClass != p.pool.StorageClass || p.pool.Count > p.was.Count:
 			// Like a class, a storage class is checked when it would place new disks.
 			if err := v.CheckStorage(ctx, tkc.Namespace, p.pool.StorageClass, path.Child("storageClass"), &f); err != nil {
 				return nil, err
@@ -114,7 +116,7 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 			f.Invalid = append(f.Invalid, field.Required(path.Child("class"), "name a VirtualMachineClass bound in this namespace"))
 			continue
 		}
-		if !needsClassCheck(p.was, p.pool) {
+		if !upgrade && !needsClassCheck(p.was, p.pool) {
 			continue
 		}
 		if err := v.CheckClass(ctx, tkc.Namespace, p.pool.Class, path.Child("class"), &f); err != nil {
@@ -123,7 +125,11 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 	}
 	dist := tkc.Spec.Distribution
 	if old == nil || old.Spec.Distribution != dist {
-		errs, err := v.validateDistribution(ctx, dist)
+		var was *runv1.Distribution
+		if old != nil {
+			was = &old.Spec.Distribution
+		}
+		errs, err := v.validateDistribution(ctx, was, dist)
 		if err != nil {
 			return nil, err
 		}
@@ -140,16 +146,21 @@ func needsClassCheck(was, pool *runv1.TopologySettings) bool {
 }
 
 // validateDistribution requires the hint to resolve to a release and fullVersion (filled in by
-// the Defaulter when empty) to name a release the hint matches. Each message lists the versions
-// that exist, so the user can pick one. Version problems always refuse the request, whatever the
-// enforcement mode: without a release there is no image to boot the nodes from.
-func (v *Validator) validateDistribution(ctx context.Context, dist runv1.Distribution) (field.ErrorList, error) {
+// the Defaulter when empty) to name a release the hint matches; on update (was is the old
+// distribution) a changed release must be an upgrade the cluster may make. Each message lists
+// the versions that exist, or those the cluster may move to, so the user can pick one. Version
+// problems always refuse the request, whatever the enforcement mode: without a release there is
+// no image to boot the nodes from, and a downgrade or a skipped minor is not supported.
+func (v *Validator) validateDistribution(ctx context.Context, was *runv1.Distribution, dist runv1.Distribution) (field.ErrorList, error) {
 	errs, err := confirm.Refusal(ctx, v.Readers, func(r client.Reader) (field.ErrorList, bool, error) {
 		releases := &runv1.TanzuKubernetesReleaseList{}
 		if err := r.List(ctx, releases); err != nil {
 			return nil, false, err
 		}
 		errs := distributionErrors(dist, releases.Items)
+		if len(errs) == 0 && was != nil {
+			errs = upgradeErrors(*was, dist, releases.Items)
+		}
 		return errs, len(errs) > 0, nil
 	})
 	if err != nil {
@@ -173,6 +184,21 @@ func distributionErrors(dist runv1.Distribution, releases []runv1.TanzuKubernete
 		// them. Admitting it would leave the cluster unpinned.
 		return field.ErrorList{field.Required(distributionPath.Child("fullVersion"),
 			fmt.Sprintf("version %q was not resolved at admission because the releases changed meanwhile; retry", dist.Version))}
+	}
+	return nil
+}
+
+// upgradeErrors refuses a change of release that is not an upgrade: a downgrade, or a move past
+// the next minor. The message names the versions the cluster may move to.
+func upgradeErrors(was, dist runv1.Distribution, releases []runv1.TanzuKubernetesRelease) field.ErrorList {
+	if err := tkr.CheckUpgrade(was.FullVersion, dist.FullVersion, releases); err != nil {
+		path := distributionPath.Child("fullVersion")
+		value := dist.FullVersion
+		if dist.Version != was.Version {
+			// The user changed the hint; say so at the field they wrote.
+			path, value = distributionPath.Child("version"), dist.Version
+		}
+		return field.ErrorList{field.Invalid(path, value, err.Error())}
 	}
 	return nil
 }
