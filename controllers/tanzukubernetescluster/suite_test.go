@@ -39,7 +39,8 @@ var (
 	stopManager func()
 )
 
-// The releases of the walkthrough: v1.20.2 resolves to the middle one, which has no updates.
+// The releases of the local supervisor: v1.20.2 resolves to the middle one, which may upgrade to
+// v1.21.6 (the next minor) and not go back to v1.19.7.
 var releases = []*runv1.TanzuKubernetesRelease{
 	objects.Release("v1.19.7+vmware.1-tkg.1.fc82c41", "v1.19.7", "ob-17654937-photon-3-k8s-v1.19.7---vmware.1-tkg.1.fc82c41"),
 	objects.Release("v1.20.2+vmware.1-tkg.2.3e10706", "v1.20.2", "ob-17805141-photon-3-k8s-v1.20.2---vmware.1-tkg.2.3e10706"),

@@ -89,9 +89,17 @@ type scope struct {
 
 	// vms are the VirtualMachines the cluster owns, by name.
 	vms map[string]*vmopv1.VirtualMachine
-	// machines are the machines the spec asks for; surplus counts owned VMs beyond them.
+	// machines are the cluster's live VMs (outdated ones too) and those this reconcile makes;
+	// surplus counts owned VMs being deleted or to delete.
 	machines []MachineState
 	surplus  int
+	// rollouts say, per pool, how many machines are up to date; toDelete are the VMs the plans
+	// delete, replaced the outdated ones among them (see tanzukubernetescluster_rollout.go).
+	rollouts []poolRollout
+	toDelete []string
+	replaced map[string]bool
+	// paused is set by the cluster.x-k8s.io/paused annotation: machines are left as they are.
+	paused bool
 	// observed says the steps got far enough for status to be computed from this scope.
 	observed bool
 }
@@ -116,7 +124,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return ctrl.Result{}, helper.Patch(ctx, tkc)
 	}
 
-	s := &scope{cluster: tkc, log: log}
+	s := &scope{cluster: tkc, log: log, paused: isPaused(tkc)}
 	phase := tkc.Status.Phase
 	defer func() {
 		if s.observed {
@@ -131,18 +139,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		if from == "" {
 			from = runv1.PhaseCreating
 		}
+		if err := helper.Patch(ctx, tkc); err != nil {
+			// The event reports a phase the cluster's status holds; no write, no event.
+			reterr = errors.Join(reterr, err)
+			return
+		}
 		if tkc.Status.Phase != from && tkc.Status.Phase != "" {
 			log.Info("phase changed", "from", from, "to", tkc.Status.Phase)
 			r.Recorder.Eventf(tkc, corev1.EventTypeNormal, PhaseChangedReason,
 				"cluster changes from %s phase to %s phase", from, tkc.Status.Phase)
 		}
-		reterr = errors.Join(reterr, helper.Patch(ctx, tkc))
 	}()
 
 	if !tkc.DeletionTimestamp.IsZero() {
 		return steps.Run(ctx, s, r.observeMachines, r.deleteMachines)
 	}
-	return steps.Run(ctx, s, r.resolveRelease, r.observeMachines, r.createMachines, r.scaleDown)
+	return steps.Run(ctx, s, r.resolveRelease, r.labelRelease, r.observeMachines, r.rollOut)
 }
 
 // setStatus computes the cluster's status from the scope, in one place.
@@ -158,6 +170,8 @@ func (r *Reconciler) setStatus(s *scope) {
 		HasRun:            tkc.Status.Version != "",
 		ReleaseCompatible: s.releaseCompatible,
 		UpdatesAvailable:  s.updatesAvailable,
+		Rollouts:          s.rollouts,
+		Paused:            s.paused,
 	}
 	version := ""
 	if s.release != nil {
@@ -208,7 +222,8 @@ func (r *Reconciler) virtualMachineToClusters(_ context.Context, obj client.Obje
 
 // releaseToClusters re-queues the clusters a release can matter to, through the
 // ClusterReleaseMinor index: those on the release's Kubernetes minor, whose UpdatesAvailable it
-// may change or whose release it is, and those still without a release, which may now resolve.
+// may change or whose release it is, those on the minor before, which may upgrade to it, and
+// those still without a release, which may now resolve.
 func (r *Reconciler) releaseToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
 	rel, ok := obj.(*runv1.TanzuKubernetesRelease)
 	if !ok {
@@ -219,8 +234,12 @@ func (r *Reconciler) releaseToClusters(ctx context.Context, obj client.Object) [
 		// A release whose version does not parse can be no cluster's release.
 		return nil
 	}
-	return append(r.clusters(ctx, client.MatchingFields{index.ClusterReleaseMinor: minor}),
+	reqs := append(r.clusters(ctx, client.MatchingFields{index.ClusterReleaseMinor: minor}),
 		r.clusters(ctx, client.MatchingFields{index.ClusterReleaseMinor: index.UnresolvedRelease})...)
+	if prev := index.PreviousReleaseMinor(tkr.VersionOf(rel)); prev != "" {
+		reqs = append(reqs, r.clusters(ctx, client.MatchingFields{index.ClusterReleaseMinor: prev})...)
+	}
+	return reqs
 }
 
 func (r *Reconciler) clusters(ctx context.Context, opts ...client.ListOption) []reconcile.Request {

@@ -35,7 +35,7 @@ var _ = Describe("releaseToClusters", func() {
 		return tkc
 	}
 
-	It("re-queues the clusters of the release's minor and those without a release, through the index", func() {
+	It("re-queues the clusters of the release's minor, of the minor before and those without a release, through the index", func() {
 		c := fakeclient.New(
 			pinned("on-1-20", "v1.20.2+vmware.1-tkg.2.3e10706"),
 			pinned("on-1-20-newer", "v1.20.7+vmware.1-tkg.1.7fb9067"),
@@ -63,7 +63,15 @@ var _ = Describe("releaseToClusters", func() {
 			names = append(names, req.Name)
 		}
 		Expect(names).To(ConsistOf("on-1-20", "on-1-20-newer", "unpinned", "garbled"))
-		Expect(selectors).To(ConsistOf(index.ClusterReleaseMinor+"=v1.20", index.ClusterReleaseMinor+"="+index.UnresolvedRelease))
+		Expect(selectors).To(ConsistOf(index.ClusterReleaseMinor+"=v1.20", index.ClusterReleaseMinor+"="+index.UnresolvedRelease,
+			index.ClusterReleaseMinor+"=v1.19"))
+
+		By("a release of the next minor re-queues the clusters that may upgrade to it")
+		names = nil
+		for _, req := range r.releaseToClusters(context.Background(), objects.Release("v1.21.9+vmware.1-tkg.1.0000000", "v1.21.9", "photon")) {
+			names = append(names, req.Name)
+		}
+		Expect(names).To(ConsistOf("on-1-20", "on-1-20-newer", "on-1-21", "unpinned", "garbled"))
 	})
 
 	It("re-queues nothing for a release whose version does not parse", func() {

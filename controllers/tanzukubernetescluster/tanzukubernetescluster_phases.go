@@ -14,7 +14,6 @@ import (
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/tkr"
@@ -65,35 +64,6 @@ func clusterRelease(dist runv1.Distribution, releases []runv1.TanzuKubernetesRel
 	return release, tkr.ClusterReleaseCompatible(full, releases), tkr.ClusterUpdatesAvailable(full, releases)
 }
 
-// observeMachines reads the VMs the cluster created and lays them against the machines the spec
-// asks for.
-func (r *Reconciler) observeMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
-	tkc := s.cluster
-	vms := &vmopv1.VirtualMachineList{}
-	if err := r.Client.List(ctx, vms, client.InNamespace(tkc.Namespace), client.MatchingLabels{runv1.ClusterNameLabel: tkc.Name}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list VirtualMachines of cluster: %w", err)
-	}
-	s.vms = make(map[string]*vmopv1.VirtualMachine, len(vms.Items))
-	for i := range vms.Items {
-		if vm := &vms.Items[i]; createdBy(vm, tkc) {
-			s.vms[vm.Name] = vm
-		}
-	}
-	s.machines = nil
-	desired := 0
-	for _, pool := range pools {
-		for _, name := range MachineNames(tkc.Name, tkc.UID, pool, int(poolSettings(tkc, pool).Count)) {
-			s.machines = append(s.machines, observe(name, pool, s.vms[name]))
-			if s.vms[name] != nil {
-				desired++
-			}
-		}
-	}
-	s.surplus = len(s.vms) - desired
-	s.observed = true
-	return ctrl.Result{}, nil
-}
-
 // observe is one machine's state from its VM (nil when not made yet). A VM the VM controller
 // holds back for a missing class, binding or image blocks the machine; a healthy VM never does,
 // since revoking a binding does not stop what runs.
@@ -111,68 +81,23 @@ func observe(name string, pool Pool, vm *vmopv1.VirtualMachine) MachineState {
 	return m
 }
 
-// createMachines makes the missing VMs of each pool whose class the namespace may use, and marks
-// the others blocked with the class-access decision. VMs that exist are left alone whatever the
-// decision: revocation never destroys.
-func (r *Reconciler) createMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
-	tkc := s.cluster
-	decisions := map[Pool]*classaccess.Decision{}
-	var errs []error
-	for i := range s.machines {
-		m := &s.machines[i]
-		if m.Exists {
-			continue
-		}
-		if s.releaseBlock != nil {
-			m.Blocked = s.releaseBlock
-			continue
-		}
-		settings := poolSettings(tkc, m.Pool)
-		d, ok := decisions[m.Pool]
-		if !ok {
-			dec, err := classaccess.Check(ctx, r.readers(), tkc.Namespace, settings.Class)
-			if err != nil {
-				return ctrl.Result{}, fmt.Errorf("check class %q for pool %s: %w", settings.Class, m.Pool, err)
-			}
-			d, decisions[m.Pool] = &dec, &dec
-			if !dec.Usable() {
-				s.log.Info("class not usable; machines of the pool are blocked", "class", settings.Class,
-					"pool", m.Pool, "reason", dec.Reason())
-			}
-		}
-		if !d.Usable() {
-			m.Blocked = &Blocker{Reason: d.Reason(), Message: d.Message()}
-			continue
-		}
-		taken, err := r.createVM(ctx, s, m.Name, m.Pool, settings)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if taken != nil {
-			m.Blocked = taken
-			continue
-		}
-		m.Exists = true
-	}
-	return ctrl.Result{}, errors.Join(errs...)
-}
-
-// createVM makes one machine's VM, owned by the cluster. When a VM of that name exists already,
-// existingVM decides whether it is the cluster's; the Blocker it returns says why not.
-func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool Pool, settings runv1.TopologySettings) (*Blocker, error) {
+// createVM makes one machine's VM from spec, owned by the cluster, recording the spec on it.
+// When a VM of that name exists already, existingVM decides whether it is the cluster's; the
+// Blocker it returns says why not.
+func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool Pool, spec machineSpec) (*Blocker, error) {
 	tkc := s.cluster
 	vm := &vmopv1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: tkc.Namespace,
-			Name:      name,
-			Labels:    map[string]string{runv1.ClusterNameLabel: tkc.Name, runv1.PoolLabel: string(pool)},
+			Namespace:   tkc.Namespace,
+			Name:        name,
+			Labels:      map[string]string{runv1.ClusterNameLabel: tkc.Name, runv1.PoolLabel: string(pool)},
+			Annotations: map[string]string{runv1.MachineSpecAnnotation: spec.annotation()},
 		},
 		Spec: vmopv1.VirtualMachineSpec{
-			ClassName:    settings.Class,
-			ImageName:    s.release.Spec.NodeImageName,
+			ClassName:    spec.Class,
+			ImageName:    spec.Image,
 			PowerState:   vmopv1.VirtualMachinePoweredOn,
-			StorageClass: settings.StorageClass,
+			StorageClass: spec.StorageClass,
 		},
 	}
 	if err := controllerutil.SetControllerReference(tkc, vm, r.Client.Scheme()); err != nil {
@@ -186,7 +111,7 @@ func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool P
 		return nil, fmt.Errorf("create VirtualMachine %s of pool %s: %w", name, pool, err)
 	}
 	s.vms[name] = vm
-	s.log.Info("created VirtualMachine", "vm", name, "pool", pool, "class", settings.Class)
+	s.log.Info("created VirtualMachine", "vm", name, "pool", pool, "class", spec.Class, "release", spec.Release)
 	return nil, nil
 }
 
@@ -231,30 +156,14 @@ func nameTakenMessage(vm *vmopv1.VirtualMachine) string {
 		"delete it, or recreate it under another name, so the cluster can create its machine", vm.Name, vm.Namespace, holder)
 }
 
-// scaleDown deletes the owned VMs the spec no longer asks for: the highest indexes of a pool
-// that shrank (or VMs of a pool that no longer exists).
-func (r *Reconciler) scaleDown(ctx context.Context, s *scope) (ctrl.Result, error) {
-	desired := make(map[string]bool, len(s.machines))
-	for _, m := range s.machines {
-		desired[m.Name] = true
-	}
-	var errs []error
-	for name, vm := range s.vms {
-		if desired[name] || !vm.DeletionTimestamp.IsZero() {
-			continue
-		}
-		if err := r.Client.Delete(ctx, vm); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("delete VirtualMachine %s after scale down: %w", name, err))
-			continue
-		}
-		s.log.Info("deleting VirtualMachine after scale down", "vm", name)
-	}
-	return ctrl.Result{}, errors.Join(errs...)
-}
-
 // deleteMachines deletes every VM of a deleted cluster and removes the finalizer once they are
-// gone; their own finalizer removes them from vSphere first.
+// gone; their own finalizer removes them from vSphere first. A paused cluster waits, as Cluster
+// API's do: pausing stops every change to the machines, deletion included.
 func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result, error) {
+	if s.paused {
+		s.log.Info("cluster deleted while paused; its machines stay until the annotation is removed", "annotation", runv1.PausedAnnotation)
+		return ctrl.Result{}, nil
+	}
 	if controllerutil.ContainsFinalizer(s.cluster, metav1.FinalizerOrphanDependents) {
 		// --cascade=orphan: the garbage collector takes the cluster's owner references off its
 		// VMs and then this finalizer; the VMs then stand alone and are not the cluster's to delete.

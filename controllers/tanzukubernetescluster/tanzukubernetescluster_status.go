@@ -29,6 +29,8 @@ var conditionOrder = []vmopv1.ConditionType{
 	runv1.NodesHealthyCondition,
 	runv1.TanzuKubernetesReleaseCompatibleCondition,
 	runv1.UpdatesAvailableCondition,
+	runv1.MachinesSpecUpToDateCondition,
+	runv1.PausedCondition,
 	runv1.ReadyCondition,
 }
 
@@ -54,6 +56,8 @@ type MachineState struct {
 	Healthy bool
 	// Blocked is why the machine is held back; nil when nothing blocks it.
 	Blocked *Blocker
+	// Outdated says the machine was made from an earlier spec of its pool and awaits replacement.
+	Outdated bool
 }
 
 // statusInput is everything the cluster's status is computed from, as plain values, so the
@@ -73,44 +77,54 @@ type statusInput struct {
 	// ReleaseCompatible and UpdatesAvailable are the release conditions (see internal/tkr).
 	ReleaseCompatible vmopv1.Condition
 	UpdatesAvailable  vmopv1.Condition
+	// Rollouts count, per pool, the machines made from its current spec (see planPool).
+	Rollouts []poolRollout
+	// Paused says the cluster carries the pause annotation.
+	Paused bool
 }
 
 // clusterStatus is the computed part of a cluster's status.
 type clusterStatus struct {
 	Phase      runv1.TanzuKubernetesClusterPhase
 	Conditions []vmopv1.Condition
+	// Paused says whether the Paused condition is set (it is removed otherwise).
+	Paused     bool
 	NodeStatus map[string]runv1.NodeState
 	VMStatus   map[string]runv1.NodeState
 }
 
 // computeStatus is the one place a cluster's status is decided.
 func computeStatus(in statusInput) clusterStatus {
-	out := clusterStatus{Phase: clusterPhase(in)}
+	out := clusterStatus{Phase: clusterPhase(in), Paused: in.Paused}
+	if in.Paused {
+		out.Conditions = append(out.Conditions, pausedCondition())
+	}
 	if in.Deleting {
-		out.Conditions = []vmopv1.Condition{readyCondition(in)}
+		out.Conditions = append(out.Conditions, readyCondition(in))
 		return out
 	}
-	out.Conditions = []vmopv1.Condition{
-		controlPlaneReadyCondition(in.Machines),
+	out.Conditions = append(out.Conditions,
+		controlPlaneReadyCondition(in.Machines, in.ControlPlaneCount),
 		nodesHealthyCondition(in.ControlPlaneCount, in.WorkerCount, in.Machines),
 		in.ReleaseCompatible,
 		in.UpdatesAvailable,
+		machinesSpecUpToDateCondition(in.Rollouts, in.Machines, in.Paused),
 		readyCondition(in),
-	}
+	)
 	out.NodeStatus, out.VMStatus = nodeStates(in.Machines)
 	return out
 }
 
 // clusterPhase: deleting wins; any blocked machine fails the cluster; running needs every node
-// healthy and no scale down left; otherwise the cluster is creating on its first rollout and
-// updating after it has run.
+// healthy, no outdated machine and no scale down left; otherwise the cluster is creating on its
+// first rollout and updating after it has run (a rolling update among them).
 func clusterPhase(in statusInput) runv1.TanzuKubernetesClusterPhase {
 	switch {
 	case in.Deleting:
 		return runv1.PhaseDeleting
 	case len(blocked(in.Machines)) > 0:
 		return runv1.PhaseFailed
-	case healthy(in.Machines, "") == len(in.Machines) && in.Surplus == 0:
+	case healthy(in.Machines, "") == len(in.Machines) && in.Surplus == 0 && outdated(in.Machines) == 0:
 		return runv1.PhaseRunning
 	case in.HasRun:
 		return runv1.PhaseUpdating
@@ -119,8 +133,8 @@ func clusterPhase(in statusInput) runv1.TanzuKubernetesClusterPhase {
 }
 
 // controlPlaneReadyCondition reports the blocked machines, when any, in the walkthrough's form;
-// else whether the control plane nodes are healthy.
-func controlPlaneReadyCondition(machines []MachineState) vmopv1.Condition {
+// else whether want control plane nodes are healthy (a rollout's surge machine is extra).
+func controlPlaneReadyCondition(machines []MachineState, want int) vmopv1.Condition {
 	if b := blocked(machines); len(b) > 0 {
 		first := b[0]
 		if cp := blockedIn(machines, ControlPlanePool); len(cp) > 0 {
@@ -129,11 +143,10 @@ func controlPlaneReadyCondition(machines []MachineState) vmopv1.Condition {
 		return conditions.False(runv1.ControlPlaneReadyCondition, sourceReason(first),
 			vmopv1.ConditionSeverityError, "%s", blockedMessage(b))
 	}
-	total := count(machines, ControlPlanePool)
-	if ok := healthy(machines, ControlPlanePool); ok < total {
+	if ok := healthy(machines, ControlPlanePool); ok < want {
 		return conditions.False(runv1.ControlPlaneReadyCondition,
 			runv1.WaitingForControlPlaneNodesHealthyReason, vmopv1.ConditionSeverityInfo,
-			"%d/%d Control Plane Node(s) healthy", ok, total)
+			"%d/%d Control Plane Node(s) healthy", ok, want)
 	}
 	return conditions.True(runv1.ControlPlaneReadyCondition)
 }
@@ -146,7 +159,7 @@ func nodesHealthyCondition(controlPlane, workers int, machines []MachineState) v
 	}
 	return conditions.False(runv1.NodesHealthyCondition,
 		runv1.WaitingForNodesHealthyReason, vmopv1.ConditionSeverityInfo,
-		"%s", nodesMessage(controlPlane, workers, cp, w))
+		"%s", nodesMessage(controlPlane, workers, min(cp, controlPlane), min(w, workers)))
 }
 
 // readyCondition summarises: deletion, then blocked machines, then an unusable release, then
@@ -163,9 +176,13 @@ func readyCondition(in statusInput) vmopv1.Condition {
 	if rc := in.ReleaseCompatible; rc.Status == corev1.ConditionFalse {
 		return conditions.False(runv1.ReadyCondition, rc.Reason, rc.Severity, "%s", rc.Message)
 	}
+	if n := outdated(in.Machines); n > 0 {
+		return conditions.False(runv1.ReadyCondition, runv1.RollingUpdateInProgressReason,
+			vmopv1.ConditionSeverityInfo, "%s", rolloutProgress(in.Rollouts))
+	}
 	cp, w := healthy(in.Machines, ControlPlanePool), healthy(in.Machines, WorkersPool)
 	if cp < in.ControlPlaneCount || w < in.WorkerCount || in.Surplus > 0 {
-		msg := nodesMessage(in.ControlPlaneCount, in.WorkerCount, cp, w)
+		msg := nodesMessage(in.ControlPlaneCount, in.WorkerCount, min(cp, in.ControlPlaneCount), min(w, in.WorkerCount))
 		if in.Surplus > 0 {
 			msg += fmt.Sprintf(". Removing %d VirtualMachine(s) after a scale down", in.Surplus)
 		}
@@ -251,6 +268,9 @@ func applyStatus(tkc *runv1.TanzuKubernetesCluster, s clusterStatus, kubernetesV
 		return len(conditionOrder)
 	}
 	sort.SliceStable(st.Conditions, func(i, j int) bool { return rank(st.Conditions[i].Type) < rank(st.Conditions[j].Type) })
+	if !s.Paused {
+		conditions.Delete(&st.Conditions, runv1.PausedCondition)
+	}
 	if s.NodeStatus != nil {
 		st.NodeStatus, st.VMStatus = s.NodeStatus, s.VMStatus
 	}
@@ -283,10 +303,11 @@ func healthy(machines []MachineState, pool Pool) int {
 	return n
 }
 
-func count(machines []MachineState, pool Pool) int {
+// outdated counts the machines made from an earlier spec of their pool.
+func outdated(machines []MachineState) int {
 	n := 0
 	for _, m := range machines {
-		if m.Pool == pool {
+		if m.Outdated {
 			n++
 		}
 	}

@@ -66,9 +66,20 @@ var _ = Describe("cluster phase", func() {
 	)
 })
 
+// count counts the machines of pool.
+func count(machines []MachineState, pool Pool) int {
+	n := 0
+	for _, m := range machines {
+		if m.Pool == pool {
+			n++
+		}
+	}
+	return n
+}
+
 var _ = Describe("ControlPlaneReady", func() {
 	It("names the first blocked control plane machine and lists every blocked machine (walkthrough step 5)", func() {
-		c := controlPlaneReadyCondition(machines(3, 5, allBlocked))
+		c := controlPlaneReadyCondition(machines(3, 5, allBlocked), 3)
 		Expect(c.Status).To(Equal(corev1.ConditionFalse))
 		Expect(c.Severity).To(Equal(vmopv1.ConditionSeverityError))
 		Expect(c.Reason).To(Equal("VirtualMachineClassBindingNotFound @ Machine/cp-a"))
@@ -80,7 +91,7 @@ var _ = Describe("ControlPlaneReady", func() {
 
 	DescribeTable("otherwise reports the control plane",
 		func(ms []MachineState, status corev1.ConditionStatus, severity vmopv1.ConditionSeverity, reason, message string) {
-			c := controlPlaneReadyCondition(ms)
+			c := controlPlaneReadyCondition(ms, count(ms, ControlPlanePool))
 			Expect(c.Status).To(Equal(status))
 			Expect(c.Severity).To(Equal(severity))
 			Expect(c.Reason).To(Equal(reason))
@@ -161,7 +172,7 @@ var _ = Describe("applyStatus", func() {
 				Expect(c.LastTransitionTime.IsZero()).To(BeFalse())
 			}
 		}
-		Expect(types).To(Equal([]vmopv1.ConditionType{"ControlPlaneReady", "NodesHealthy", "TanzuKubernetesReleaseCompatible", "UpdatesAvailable", "Ready", "SomethingElse"}))
+		Expect(types).To(Equal([]vmopv1.ConditionType{"ControlPlaneReady", "NodesHealthy", "TanzuKubernetesReleaseCompatible", "UpdatesAvailable", "MachinesSpecUpToDate", "Ready", "SomethingElse"}))
 		Expect(tkc.Status.Phase).To(Equal(runv1.PhaseFailed))
 		Expect(tkc.Status.NodeStatus).To(HaveLen(8))
 		Expect(tkc.Status.VMStatus).To(HaveKeyWithValue("cp-a", runv1.NodeStatePending))

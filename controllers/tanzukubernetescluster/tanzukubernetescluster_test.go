@@ -56,9 +56,12 @@ var _ = Describe("The walkthrough's cluster (steps 5 and 6)", func() {
 		Expect(lines).To(HaveLen(2))
 		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "CONTROL", "PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR", "COMPATIBLE", "UPDATES", "AVAILABLE"}))
 		row := strings.Fields(lines[1])
-		Expect(row).To(HaveLen(7), "UPDATES AVAILABLE is empty: %q", lines[1])
+		// The walkthrough's library had no newer release; this one has v1.21.6, the next minor.
+		Expect(len(row)).To(BeNumerically(">=", 8), "UPDATES AVAILABLE lists the next minor: %q", lines[1])
 		Expect(row[:5]).To(Equal([]string{walkthroughCluster, "3", "5", fullVersion, row[4]}))
-		Expect(row[5:]).To(Equal([]string{"failed", "True"}))
+		Expect(row[5:7]).To(Equal([]string{"failed", "True"}))
+		// Other specs of the suite may add releases; v1.21.6 is always there.
+		Expect(strings.Join(row[7:], " ")).To(HavePrefix("[v1.21.6+vmware.1-tkg.1.b3d708a"))
 
 		By("kubectl describe tkc")
 		cp := tkcctrl.MachineNames(walkthroughCluster, cluster(ns, walkthroughCluster).UID, tkcctrl.ControlPlanePool, 3)
@@ -75,7 +78,8 @@ var _ = Describe("The walkthrough's cluster (steps 5 and 6)", func() {
 			ContainSubstring(`Machines %s, %s, %s and 2 more: VirtualMachineClassBindingNotFound: VirtualMachineClass "best-effort-medium" is not bound in namespace "%s"`, workers[0], workers[1], workers[2], ns),
 			ContainSubstring("Message: 0/3 Control Plane Node(s) healthy. 0/5 Worker Node(s) healthy Reason: WaitingForNodesHealthy Severity: Info Status: False Type: NodesHealthy"),
 			ContainSubstring("Status: True Type: TanzuKubernetesReleaseCompatible"),
-			ContainSubstring("Reason: NoUpdates Status: False Type: UpdatesAvailable"),
+			MatchRegexp(`Message: \[v1.21.6\+vmware.1-tkg.1.b3d708a[^]]*\] Status: True Type: UpdatesAvailable`),
+			ContainSubstring("run.tanzu.vmware.com/tkr=v1.20.2---vmware.1-tkg.2.3e10706"),
 			ContainSubstring("Node Status: %s-", walkthroughCluster),
 			ContainSubstring("%s: pending", cp[0]),
 			ContainSubstring("%s: pending", workers[4]),
@@ -114,7 +118,7 @@ var _ = Describe("The walkthrough's cluster (steps 5 and 6)", func() {
 
 		out, _, err = env.Kubectl(ctx, "get", "tkc", "-n", ns, "--no-headers")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(strings.Fields(out)[5:]).To(Equal([]string{"running", "True"}))
+		Expect(strings.Fields(out)[5:7]).To(Equal([]string{"running", "True"}))
 	})
 })
 
@@ -359,11 +363,11 @@ var _ = Describe("Version resolution at admission", func() {
 		Expect(admin.Create(ctx, newer)).To(Succeed())
 		DeferCleanup(func() { Expect(admin.Delete(ctx, newer)).To(Succeed()) })
 
-		By("the release controller listing the newer patch on the older release")
+		By("the release controller listing the newer patch and the next minor on the older release")
 		Eventually(func() string {
 			out, _, _ := env.Kubectl(ctx, "get", "tkr", runv1.ReleaseName(fullVersion), "--no-headers")
 			return oneLine(out)
-		}).Should(MatchRegexp(`^%s %s True \[v1.20.7\+vmware.1-tkg.1.7fb9067\] `, runv1.ReleaseName(fullVersion), regexpQuote(fullVersion)))
+		}).Should(MatchRegexp(`^%s %s True \[v1.21.6\+vmware.1-tkg.1.b3d708a .*v1.20.7\+vmware.1-tkg.1.7fb9067\] `, runv1.ReleaseName(fullVersion), regexpQuote(fullVersion)))
 
 		tkc := objects.Cluster(ns, "minor", "guaranteed-medium", "best-effort-medium")
 		tkc.Spec.Distribution.Version = "v1.20"
@@ -377,11 +381,17 @@ var _ = Describe("Version resolution at admission", func() {
 		})
 		Expect(tkc.Spec.Distribution.FullVersion).To(Equal("v1.20.7+vmware.1-tkg.1.7fb9067"))
 
-		By("re-resolving when the hint changes")
-		tkc = updateCluster(ns, "minor", func(c *runv1.TanzuKubernetesCluster) { c.Spec.Distribution.Version = "v1.20.2" })
-		Expect(tkc.Spec.Distribution.FullVersion).To(Equal(fullVersion))
+		By("re-resolving when the hint changes (to a newer patch: going back is refused)")
+		patch := objects.Cluster(ns, "patch", "guaranteed-medium", "best-effort-medium")
+		Expect(admin.Create(ctx, patch)).To(Succeed())
+		Expect(patch.Spec.Distribution.FullVersion).To(Equal(fullVersion))
 		Eventually(func() *vmopv1.Condition {
-			return conditions.Get(cluster(ns, "minor").Status.Conditions, "UpdatesAvailable")
-		}).Should(And(Not(BeNil()), HaveField("Status", corev1.ConditionTrue), HaveField("Message", "[v1.20.7+vmware.1-tkg.1.7fb9067]")))
+			return conditions.Get(cluster(ns, "patch").Status.Conditions, "UpdatesAvailable")
+		}).Should(And(Not(BeNil()), HaveField("Status", corev1.ConditionTrue), HaveField("Message", ContainSubstring("v1.20.7+vmware.1-tkg.1.7fb9067"))))
+		tkc = updateCluster(ns, "patch", func(c *runv1.TanzuKubernetesCluster) { c.Spec.Distribution.Version = "v1.20" })
+		Expect(tkc.Spec.Distribution.FullVersion).To(Equal("v1.20.7+vmware.1-tkg.1.7fb9067"))
+		Eventually(func() *vmopv1.Condition {
+			return conditions.Get(cluster(ns, "patch").Status.Conditions, "UpdatesAvailable")
+		}).Should(And(Not(BeNil()), HaveField("Status", corev1.ConditionTrue), HaveField("Message", HavePrefix("[v1.21.6+vmware.1-tkg.1.b3d708a"))))
 	})
 })

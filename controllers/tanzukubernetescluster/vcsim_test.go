@@ -9,7 +9,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
+	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
 	"github.com/vm-service/vm-service/internal/vcsim"
@@ -17,6 +19,9 @@ import (
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/vcenter"
 )
+
+// inspectVC reads the simulator of the spec running, for helpers.
+var inspectVC *vcenter.Inspector
 
 // The end-to-end spec runs the real VirtualMachine controller and image sync against the vCenter
 // simulator: the release comes from a content library image, and nodes are ready when vSphere
@@ -34,9 +39,11 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 		sim, err := vcsim.Start()
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(sim.Stop)
-		Expect(sim.SeedLibrary(ctx, library, image)).To(Succeed())
+		// The suite's releases for v1.20.2 and v1.21.6 boot from these, by name.
+		Expect(sim.SeedLibrary(ctx, library, image, nodeImage(image20, "v1.20.2"), nodeImage(image21, "v1.21.6"))).To(Succeed())
 		inspect, err = vcenter.Connect(ctx, sim.URL())
 		Expect(err).NotTo(HaveOccurred())
+		inspectVC = inspect
 
 		u := sim.URL()
 		password, _ := u.User.Password()
@@ -100,4 +107,94 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 			Expect(vms).To(BeEmpty())
 		}
 	})
+
+	It("rolls a 3+5 cluster to a new class one machine at a time, then upgrades it, as vSphere shows", func() {
+		ns := newNamespace()
+		bind(ns, "guaranteed-medium", "best-effort-medium", "guaranteed-large")
+		tkc := objects.Cluster(ns, "roll", "guaranteed-medium", "best-effort-medium")
+		Eventually(func() error {
+			return admin.Get(ctx, client.ObjectKey{Name: image21}, &vmopv1.VirtualMachineImage{})
+		}).WithTimeout(20*time.Second).Should(Succeed(), "the image sync publishes the library's images")
+		Expect(admin.Create(ctx, tkc)).To(Succeed())
+		Eventually(phase(ns, "roll")).WithTimeout(120 * time.Second).Should(Equal(runv1.PhaseRunning))
+		old := vsphereVMs(ns)
+		Expect(old).To(HaveLen(8))
+
+		By("changing both pools' class: 8 replacements, control plane first")
+		obs := observeRollout(ns, map[string]int{"control-plane": 3, "workers": 5}, "")
+		start := time.Now()
+		changed := updateCluster(ns, "roll", func(c *runv1.TanzuKubernetesCluster) {
+			c.Spec.Topology.ControlPlane.Class, c.Spec.Topology.Workers.Class = "guaranteed-large", "guaranteed-large"
+		})
+		Eventually(func(g Gomega) {
+			c := cluster(ns, "roll")
+			g.Expect(c.Status.ObservedGeneration).To(Equal(changed.Generation))
+			g.Expect(c.Status.Phase).To(Equal(runv1.PhaseRunning))
+			g.Expect(conditions.IsTrue(cluster(ns, "roll").Status.Conditions, runv1.MachinesSpecUpToDateCondition)).To(BeTrue())
+		}).WithTimeout(600 * time.Second).WithPolling(time.Second).Should(Succeed())
+		took := time.Since(start)
+		GinkgoWriter.Printf("3+5 class rollout (VM controller + vcsim): %v\n", took)
+		By("the 3+5 class rollout took " + took.String())
+		Expect(obs.stop()).To(BeEmpty(), "never fewer than count ready, never more than count+1")
+
+		now := vsphereVMs(ns)
+		Expect(now).To(HaveLen(8))
+		for _, vm := range now {
+			Expect(vm.NumCPU).To(BeEquivalentTo(4), vm.Name)
+			Expect(vm.MemoryMB).To(BeEquivalentTo(16*1024), vm.Name)
+			Expect(vm.PowerState).To(Equal("poweredOn"), vm.Name)
+		}
+		for uuid := range old {
+			Expect(now).NotTo(HaveKey(uuid), "every old vSphere VM is gone")
+		}
+
+		By("scaling to 1+2, then upgrading v1.20.2 to v1.21.6")
+		updateCluster(ns, "roll", func(c *runv1.TanzuKubernetesCluster) {
+			c.Spec.Topology.ControlPlane.Count, c.Spec.Topology.Workers.Count = 1, 2
+		})
+		Eventually(func() map[string]vcenter.VM { return vsphereVMs(ns) }).WithTimeout(120 * time.Second).Should(HaveLen(3))
+		Eventually(phase(ns, "roll")).WithTimeout(60 * time.Second).Should(Equal(runv1.PhaseRunning))
+		for _, vm := range vsphereVMs(ns) {
+			Expect(vm.ProductVersion).To(Equal("v1.20.2"), vm.Name)
+		}
+		obs = observeRollout(ns, map[string]int{"control-plane": 1, "workers": 2}, image21)
+		start = time.Now()
+		changed = updateCluster(ns, "roll", func(c *runv1.TanzuKubernetesCluster) { c.Spec.Distribution.Version = "v1.21.6" })
+		Eventually(func(g Gomega) {
+			c := cluster(ns, "roll")
+			g.Expect(c.Status.ObservedGeneration).To(Equal(changed.Generation))
+			g.Expect(c.Status.Phase).To(Equal(runv1.PhaseRunning))
+			g.Expect(c.Status.Version).To(Equal("v1.21.6"))
+		}).WithTimeout(300 * time.Second).WithPolling(time.Second).Should(Succeed())
+		GinkgoWriter.Printf("1+2 upgrade v1.20.2 to v1.21.6 (VM controller + vcsim): %v\n", time.Since(start))
+		Expect(obs.stop()).To(BeEmpty())
+		upgraded := vsphereVMs(ns)
+		Expect(upgraded).To(HaveLen(3))
+		for _, vm := range upgraded {
+			Expect(vm.ProductVersion).To(Equal("v1.21.6"), vm.Name)
+		}
+		Expect(cluster(ns, "roll").Labels).To(HaveKeyWithValue(runv1.ReleaseLabel, release21))
+	})
 })
+
+// nodeImage is a content library image of a node OS for a release, named as the release names it.
+func nodeImage(name, version string) vcsim.ImageSpec {
+	return vcsim.ImageSpec{
+		Name: name, OSType: "vmwarePhoton64Guest", Product: "Tanzu Kubernetes Grid", Vendor: "VMware",
+		Version: version, CPUs: 1, MemoryMiB: 512,
+	}
+}
+
+// vsphereVMs reads, through govmomi, the vSphere VMs of the namespace's VirtualMachines, by
+// instance UUID.
+func vsphereVMs(ns string) map[string]vcenter.VM {
+	out := map[string]vcenter.VM{}
+	for _, vm := range clusterVMs(ns) {
+		found, err := inspectVC.VMsNamed(ctx, vm.Name)
+		Expect(err).NotTo(HaveOccurred())
+		for _, f := range found {
+			out[f.InstanceUUID] = f
+		}
+	}
+	return out
+}

@@ -61,3 +61,15 @@ func IsTrue(conds vmopv1.Conditions, t vmopv1.ConditionType) bool {
 	c := Get(conds, t)
 	return c != nil && c.Status == corev1.ConditionTrue
 }
+
+// Delete removes the condition of type t, for a condition that is set only while something
+// holds (such as Paused).
+func Delete(conds *vmopv1.Conditions, t vmopv1.ConditionType) {
+	out := (*conds)[:0]
+	for _, c := range *conds {
+		if c.Type != t {
+			out = append(out, c)
+		}
+	}
+	*conds = out
+}

@@ -125,6 +125,16 @@ func ReleaseMinor(version string) string {
 	return fmt.Sprintf("v%d.%d", v.Major(), v.Minor())
 }
 
+// PreviousReleaseMinor is the ClusterReleaseMinor value of the minor before a release version's
+// ("v1.20" for v1.21.6+vmware.1), whose clusters may upgrade to it; "" when there is none.
+func PreviousReleaseMinor(version string) string {
+	v, err := tkr.Parse(version)
+	if err != nil || v.Minor() == 0 {
+		return ""
+	}
+	return fmt.Sprintf("v%d.%d", v.Major(), v.Minor()-1)
+}
+
 func nonEmpty(s string) []string {
 	if s == "" {
 		return nil

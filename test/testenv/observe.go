@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -15,6 +16,12 @@ import (
 // wrong said (one line per finding), so a spec can show that a failure never appeared, not only
 // that it is gone by the end.
 func (e *Env) Observe(list client.ObjectList, namespace string, wrong func(client.Object) string) (stop func() []string) {
+	return e.ObserveEvents(list, namespace, func(_ watch.EventType, obj client.Object) string { return wrong(obj) })
+}
+
+// ObserveEvents is Observe for a check that needs to know whether an object was added, changed
+// or deleted, such as one that keeps a count across objects.
+func (e *Env) ObserveEvents(list client.ObjectList, namespace string, wrong func(watch.EventType, client.Object) string) (stop func() []string) {
 	c, err := client.NewWithWatch(e.Config, client.Options{Scheme: e.Scheme})
 	Expect(err).NotTo(HaveOccurred())
 	w, err := c.Watch(context.Background(), list, client.InNamespace(namespace))
@@ -31,7 +38,7 @@ func (e *Env) Observe(list client.ObjectList, namespace string, wrong func(clien
 			if !ok {
 				continue
 			}
-			if what := wrong(obj); what != "" {
+			if what := wrong(ev.Type, obj); what != "" {
 				mu.Lock()
 				findings = append(findings, fmt.Sprintf("%s %s/%s: %s", ev.Type, obj.GetNamespace(), obj.GetName(), what))
 				mu.Unlock()

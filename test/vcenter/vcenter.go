@@ -44,6 +44,9 @@ type VM struct {
 	// Properties are the values of the VM's vApp properties (config.vAppConfig), by id; a
 	// property without a value is "".
 	Properties map[string]string
+	// ProductVersion is the version in the vApp product section the VM was deployed with (its
+	// image's OVF ProductSection), which tells which image a VM came from.
+	ProductVersion string
 	// Disks are the VM's virtual disks, in device order.
 	Disks []Disk
 	// NICs are the VM's network cards, in the order a VirtualMachine lists its NICs.
@@ -126,6 +129,9 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 			if c.VAppConfig != nil {
 				for _, prop := range c.VAppConfig.GetVmConfigInfo().Property {
 					got.Properties[prop.Id] = prop.Value
+				}
+				if products := c.VAppConfig.GetVmConfigInfo().Product; len(products) > 0 {
+					got.ProductVersion = products[0].Version
 				}
 			}
 		}

@@ -23,6 +23,15 @@ const (
 	// (spec.distribution.fullVersion, or its version hint when fullVersion is empty) to an
 	// existing, usable release.
 	TanzuKubernetesReleaseCompatibleCondition vmopv1.ConditionType = "TanzuKubernetesReleaseCompatible"
+	// MachinesSpecUpToDateCondition is True when every machine was made from its pool's current
+	// spec (class, storage class, release). During a rolling update it is False with reason
+	// RollingUpdateInProgress and a message counting updated/total machines per pool; when the
+	// rollout cannot go on, its reason and message say what is missing (Warning: the outdated
+	// machines keep running).
+	MachinesSpecUpToDateCondition vmopv1.ConditionType = "MachinesSpecUpToDate"
+	// PausedCondition is True, with reason Paused, while the cluster carries the
+	// cluster.x-k8s.io/paused annotation; it is absent otherwise.
+	PausedCondition vmopv1.ConditionType = "Paused"
 )
 
 // TanzuKubernetesRelease conditions; UpdatesAvailable is also a cluster's, about its release.
@@ -30,8 +39,9 @@ const (
 	// CompatibleCondition is True on a release clusters can use; it is False when the release's
 	// version cannot be parsed, since then it can be neither resolved nor ordered.
 	CompatibleCondition vmopv1.ConditionType = "Compatible"
-	// UpdatesAvailableCondition is True when newer releases of the same Kubernetes minor exist;
-	// its message lists them, newest first.
+	// UpdatesAvailableCondition is True when releases the cluster (or release) may move to next
+	// exist: newer builds of its Kubernetes minor and builds of the next minor; its message lists
+	// them, newest first.
 	UpdatesAvailableCondition vmopv1.ConditionType = "UpdatesAvailable"
 )
 
@@ -50,7 +60,15 @@ const (
 	// someone else's VM, until a person deletes or recreates it under another name.
 	MachineNameTakenReason = "MachineNameTaken"
 
-	// NoUpdatesReason (UpdatesAvailable False): the release is the newest build of its minor.
+	// RollingUpdateInProgressReason (MachinesSpecUpToDate False): outdated machines are being
+	// replaced one at a time, control plane first; no action is needed.
+	RollingUpdateInProgressReason = "RollingUpdateInProgress"
+	// PausedReason (Paused True): the cluster carries the cluster.x-k8s.io/paused annotation, so
+	// its machines are neither created, replaced nor deleted until it is removed.
+	PausedReason = "Paused"
+
+	// NoUpdatesReason (UpdatesAvailable False): no newer build of the release's minor and no build
+	// of the next minor exists.
 	NoUpdatesReason = "NoUpdates"
 	// InvalidVersionReason (Compatible False): the release's spec.version is not a release
 	// version; the message says what is wrong with it.
