@@ -35,6 +35,7 @@ func main() {
 	flag.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding the webhook server's tls.crt and tls.key")
 	opts.Enforcement = enforcement.Deny
 	flag.StringVar(&opts.ManagerUser, "manager-user", ownership.DefaultManager, "username of the manager's own requests (its ServiceAccount's); only it and system:masters may remove the product's finalizers and write cluster owner references and the product's labels and annotations")
+	flag.StringVar(&opts.ClusterEventSource, "cluster-event-source", manager.DefaultClusterEventSource, "component named on TanzuKubernetesCluster events; in a vSphere with Tanzu supervisor, "+manager.SupervisorClusterEventSource)
 	flag.Var(&opts.Enforcement, "class-binding-enforcement", "Deny refuses VMs and clusters whose classes are not bound in their namespace; Warn admits them with a warning and the controllers report the failure")
 
 	flag.StringVar(&vc.URL, "vcenter-url", "", "vCenter SDK URL, such as https://vcenter.example.com/sdk; empty runs admission only")

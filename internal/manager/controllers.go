@@ -22,10 +22,14 @@ type setupWithManager interface {
 // releases and clusters. The VirtualMachine controller and image sync need vCenter and are
 // registered by setupVCenter.
 func setupControllers(mgr ctrl.Manager, opts Options) error {
+	clusterEvents := opts.ClusterEventSource
+	if clusterEvents == "" {
+		clusterEvents = DefaultClusterEventSource
+	}
 	for name, r := range map[string]setupWithManager{
 		// One entry per controller, e.g. "VirtualMachineClass": &classctrl.Reconciler{...},
 		"TanzuKubernetesRelease":     &tkrctrl.Reconciler{Client: mgr.GetClient()},
-		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("tanzukubernetescluster-controller")},
+		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor(clusterEvents)},
 		"VirtualMachineClass":        &classctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineClassBinding": &bindingctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineService":      &vmservicectrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("virtualmachineservice-controller")},

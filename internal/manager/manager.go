@@ -66,10 +66,23 @@ type Options struct {
 	// itself, for a supervisor without a platform load balancer; empty leaves that to the
 	// platform.
 	LoadBalancerRange string
+	// ClusterEventSource names the component of the TanzuKubernetesCluster controller's events
+	// (PhaseChanged, MachineReplaced); DefaultClusterEventSource when empty. In a supervisor it is
+	// SupervisorClusterEventSource, the name vSphere with Tanzu's users see on those events.
+	ClusterEventSource string
 	// VCenter connects the controllers to vSphere. Without it the manager admits and reports
 	// but deploys nothing.
 	VCenter *VCenterOptions
 }
+
+// The sources of the TanzuKubernetesCluster controller's events.
+const (
+	// DefaultClusterEventSource is the controller's own name.
+	DefaultClusterEventSource = "tanzukubernetescluster-controller"
+	// SupervisorClusterEventSource is where `kubectl describe tkc` on a vSphere with Tanzu
+	// supervisor shows PhaseChanged events from.
+	SupervisorClusterEventSource = "vmware-system-tkg/vmware-system-tkg-controller-manager/tanzukubernetescluster-status-controller"
+)
 
 // VCenterOptions say which vCenter the controllers drive and how often they read it.
 type VCenterOptions struct {

@@ -37,6 +37,8 @@ func (s *Supervisor) startManager(ctx context.Context) error {
 		Enforcement:    s.cfg.Enforcement,
 		// No platform load balancer runs here; the manager gives LoadBalancer Services addresses.
 		LoadBalancerRange: s.cfg.LoadBalancerRange,
+		// Cluster events come from where a vSphere with Tanzu supervisor sends them.
+		ClusterEventSource: manager.SupervisorClusterEventSource,
 		// No ManagerUser: the manager runs as the control plane's admin, a member of system:masters,
 		// whom admission lets write the product's metadata.
 		VCenter: &manager.VCenterOptions{

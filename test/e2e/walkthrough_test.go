@@ -144,9 +144,10 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 		lines := strings.Split(strings.TrimSpace(w.kubectl("get", "TanzuKubernetesCluster")), "\n")
 		Expect(cli.Columns(lines[0])).To(Equal([]string{"NAME", "CONTROL PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR COMPATIBLE", "UPDATES AVAILABLE"}))
 		row := cli.Columns(lines[1])
-		Expect(row).To(HaveLen(7), "UPDATES AVAILABLE is empty: %q", lines[1])
-		Expect([]string{row[0], row[1], row[2], row[3], row[5], row[6]}).To(Equal([]string{
-			"tkg-cluster-1-20-2", "3", "5", "v1.20.2+vmware.1-tkg.2.3e10706", "failed", "True"}))
+		// The seed's library had nothing newer than v1.20.2; this one has v1.21.6, the next minor.
+		Expect(row).To(HaveLen(8), "UPDATES AVAILABLE lists the next minor: %q", lines[1])
+		Expect([]string{row[0], row[1], row[2], row[3], row[5], row[6], row[7]}).To(Equal([]string{
+			"tkg-cluster-1-20-2", "3", "5", "v1.20.2+vmware.1-tkg.2.3e10706", "failed", "True", "[v1.21.6+vmware.1-tkg.1.b3d708a]"}))
 
 		describe := w.kubectl("describe", "TanzuKubernetesCluster")
 		for _, want := range []string{
@@ -157,8 +158,10 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 			"Reason:                WaitingForNodesHealthy",
 			"Type:                  NodesHealthy",
 			"Type:                  TanzuKubernetesReleaseCompatible",
-			"Reason:                NoUpdates",
+			"Message:               [v1.21.6+vmware.1-tkg.1.b3d708a]",
 			"Type:                  UpdatesAvailable",
+			"run.tanzu.vmware.com/tkr=v1.20.2---vmware.1-tkg.2.3e10706",
+			"vmware-system-tkg/vmware-system-tkg-controller-manager/tanzukubernetescluster-status-controller",
 			"PhaseChanged",
 			"cluster changes from creating phase to failed phase",
 		} {
