@@ -91,6 +91,8 @@ has_external_ip() { [[ -n $(kubectl get vmservice "$1" -o 'jsonpath={.status.loa
 serves() { kubectl get endpointslices -l "kubernetes.io/service-name=$1" -o 'jsonpath={.items[*].endpoints[*].addresses[*]}' 2>/dev/null | grep -qw "$2"; }
 # phase_is PHASE: the walkthrough's cluster is in PHASE.
 phase_is() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase}' 2>/dev/null)" = "$1"; }
+# runs_version V: the cluster runs, every machine on Kubernetes V.
+runs_version() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase} {.status.version}' 2>/dev/null)" = "running $1"; }
 stock=(best-effort-2xlarge best-effort-4xlarge best-effort-8xlarge best-effort-large best-effort-medium
 	best-effort-small best-effort-xlarge best-effort-xsmall guaranteed-2xlarge guaranteed-4xlarge
 	guaranteed-8xlarge guaranteed-large guaranteed-medium guaranteed-small guaranteed-xlarge guaranteed-xsmall)
@@ -175,6 +177,22 @@ show kubectl get virtualmachine web -o wide
 show kubectl get virtualmachine web -o 'jsonpath={range .status.networkInterfaces[*]}{.macAddress}{"  "}{.ipAddresses}{"\n"}{end}'
 show govc vm.info -e -r web
 show govc device.ls -vm web
+
+printf '\n## Upgrading the walkthrough cluster to the next minor, v1.20.2 to v1.21.6\n'
+show kubectl apply -f "$manifest"
+until_ok phase_is running
+show kubectl get tanzukubernetescluster
+show kubectl get tanzukubernetesreleases
+printf '\n(a skipped minor or a downgrade is refused, naming the versions the cluster may move to)\n'
+show kubectl patch tkc tkg-cluster-1-20-2 --type merge -p '{"spec":{"distribution":{"version":"v1.19.7"}}}'
+show kubectl patch tkc tkg-cluster-1-20-2 --type merge -p '{"spec":{"distribution":{"version":"v1.21.6"}}}'
+start=$SECONDS
+until_ok runs_version v1.21.6
+printf '\n(control plane first, then workers, one machine at a time: running on v1.21.6 %ds after the edit)\n' "$((SECONDS - start))"
+show kubectl get tanzukubernetescluster
+show kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.metadata.labels}{"\n"}{.spec.distribution}{"\n"}{.status.version}{"\n"}'
+show kubectl get virtualmachines -o wide
+show kubectl get events --field-selector involvedObject.name=tkg-cluster-1-20-2,reason=MachineReplaced -o 'custom-columns=REASON:.reason,MESSAGE:.message'
 stop_supervisor
 
 # The local supervisor's VMs have loopback addresses, which no EndpointSlice may hold; this one
