@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Replays walkthrough.md steps 1 to 6 against a local supervisor of its own, printing each
 # command and its real output: first in Deny mode (the default: the cluster is refused at apply),
-# then in Warn mode (as vSphere 7.0U2a: admitted, failed, then running by itself once bound),
-# then a VirtualMachine with cloud-init data, two NICs and a data disk, and last a VM behind a
-# LoadBalancer VirtualMachineService.
+# then a VM behind a LoadBalancer VirtualMachineService, then the walkthrough in Warn mode (as
+# vSphere 7.0U2a: admitted, failed, then running by itself once bound), a VirtualMachine with
+# cloud-init data, two NICs and a data disk, and last an upgrade of the walkthrough's cluster to
+# a release the admin publishes.
 # Usage: hack/demo.sh   (make demo builds what it needs first)
-# DEMO_WORK=DIR keeps the supervisors' state and logs in DIR, with each mode's events and objects
-# saved there before its supervisor stops (files named after each supervisor); DEMO_SUPERVISOR_FLAGS adds flags to the supervisors
-# (test/reliability reads both to search a whole demo for secrets).
+# DEMO_WORK=DIR keeps the supervisors' state and logs in DIR, with each supervisor's events and
+# objects saved there (named after it) before it stops; DEMO_SUPERVISOR_FLAGS adds flags to the
+# supervisors (test/reliability reads both to search a whole demo for secrets).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,6 +93,8 @@ serves() { kubectl get endpointslices -l "kubernetes.io/service-name=$1" -o 'jso
 # phase_is PHASE: the walkthrough's cluster is in PHASE.
 phase_is() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase}' 2>/dev/null)" = "$1"; }
 # runs_version V: the cluster runs, every machine on Kubernetes V.
+updates_are() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.conditions[?(@.type=="UpdatesAvailable")].message}' 2>/dev/null)" = "$1"; }
+
 runs_version() { test "$(kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.status.phase} {.status.version}' 2>/dev/null)" = "running $1"; }
 stock=(best-effort-2xlarge best-effort-4xlarge best-effort-8xlarge best-effort-large best-effort-medium
 	best-effort-small best-effort-xlarge best-effort-xsmall guaranteed-2xlarge guaranteed-4xlarge
@@ -150,6 +153,31 @@ until_ok phase_is running
 show kubectl get tanzukubernetescluster
 stop_supervisor
 
+# The local supervisor's VMs have loopback addresses, which no EndpointSlice may hold; this one
+# gives them TEST-NET-2 addresses (a documentation range nothing routes; no probe dials them).
+start_supervisor Deny service --vm-ip-pool=198.51.100.0/24
+printf '\n## A VirtualMachine behind a VirtualMachineService (VM addresses from 198.51.100.0/24 here)\n'
+show govc namespace.create -cluster "$SUPERVISOR_CLUSTER" -vmclass best-effort-small web-ns
+until_ok kubectl config get-contexts web-ns
+show kubectl config use-context web-ns
+until_ok bindings_are 1
+svc_sample=config/samples/vmoperator_v1alpha1_virtualmachineservice.yaml
+show cat "$svc_sample"
+show kubectl --context devops@web-ns apply -f "$svc_sample"
+until_ok vm_is_up web-1
+until_ok has_external_ip web
+until_ok serves web "$(kubectl get vm web-1 -o 'jsonpath={.status.vmIp}')"
+show kubectl get virtualmachine web-1 -o wide
+show kubectl get vmservice
+show kubectl get service web
+show kubectl get endpointslices -l kubernetes.io/service-name=web -o wide
+show kubectl describe vmservice web
+printf '\n## Powered off, the VM leaves the endpoints\n'
+show kubectl --context devops@web-ns patch vm web-1 --type=merge -p '{"spec":{"powerState":"poweredOff"}}'
+until_ok test -z "$(kubectl get endpointslices -l kubernetes.io/service-name=web -o 'jsonpath={.items[*].endpoints[*].addresses[*]}')"
+show kubectl get endpointslices -l kubernetes.io/service-name=web -o wide
+stop_supervisor
+
 start_supervisor Warn
 steps_1_to_4
 printf '\n## Step 5 in Warn mode: admitted with warnings, then failed, as in vSphere 7.0U2a\n'
@@ -182,7 +210,12 @@ printf '\n## Upgrading the walkthrough cluster to the next minor, v1.20.2 to v1.
 show kubectl apply -f "$manifest"
 until_ok phase_is running
 show kubectl get tanzukubernetescluster
+printf '\n(the admin publishes v1.21.6 to the content library; the local supervisor keeps its descriptor in its state directory)\n'
+(cd "$work/$name" && show govc library.import vm-service-images releases/photon-3-k8s-v1.21.6---vmware.1-tkg.1.b3d708a.ovf)
+until_ok kubectl get tanzukubernetesrelease v1.21.6---vmware.1-tkg.1.b3d708a
+until_ok updates_are '[v1.21.6+vmware.1-tkg.1.b3d708a]'
 show kubectl get tanzukubernetesreleases
+show kubectl get tanzukubernetescluster
 printf '\n(a skipped minor or a downgrade is refused, naming the versions the cluster may move to)\n'
 show kubectl patch tkc tkg-cluster-1-20-2 --type merge -p '{"spec":{"distribution":{"version":"v1.19.7"}}}'
 show kubectl patch tkc tkg-cluster-1-20-2 --type merge -p '{"spec":{"distribution":{"version":"v1.21.6"}}}'
@@ -195,28 +228,4 @@ show kubectl get virtualmachines -o wide
 show kubectl get events --field-selector involvedObject.name=tkg-cluster-1-20-2,reason=MachineReplaced -o 'custom-columns=REASON:.reason,MESSAGE:.message'
 stop_supervisor
 
-# The local supervisor's VMs have loopback addresses, which no EndpointSlice may hold; this one
-# gives them TEST-NET-2 addresses (a documentation range nothing routes; no probe dials them).
-start_supervisor Deny service --vm-ip-pool=198.51.100.0/24
-printf '\n## A VirtualMachine behind a VirtualMachineService (VM addresses from 198.51.100.0/24 here)\n'
-show govc namespace.create -cluster "$SUPERVISOR_CLUSTER" -vmclass best-effort-small web-ns
-until_ok kubectl config get-contexts web-ns
-show kubectl config use-context web-ns
-until_ok bindings_are 1
-svc_sample=config/samples/vmoperator_v1alpha1_virtualmachineservice.yaml
-show cat "$svc_sample"
-show kubectl --context devops@web-ns apply -f "$svc_sample"
-until_ok vm_is_up web-1
-until_ok has_external_ip web
-until_ok serves web "$(kubectl get vm web-1 -o 'jsonpath={.status.vmIp}')"
-show kubectl get virtualmachine web-1 -o wide
-show kubectl get vmservice
-show kubectl get service web
-show kubectl get endpointslices -l kubernetes.io/service-name=web -o wide
-show kubectl describe vmservice web
-printf '\n## Powered off, the VM leaves the endpoints\n'
-show kubectl --context devops@web-ns patch vm web-1 --type=merge -p '{"spec":{"powerState":"poweredOff"}}'
-until_ok test -z "$(kubectl get endpointslices -l kubernetes.io/service-name=web -o 'jsonpath={.items[*].endpoints[*].addresses[*]}')"
-show kubectl get endpointslices -l kubernetes.io/service-name=web -o wide
-stop_supervisor
 printf '\nDone.\n'

@@ -77,12 +77,31 @@ VM Service is running on the local supervisor (class-binding enforcement: %s).
   kubectl get virtualmachineclassbindings
   kubectl --context devops@new-namespace get virtualmachineclassbindings   # a developer (RBAC applies)
 
+  # Publish a newer Tanzu Kubernetes release, which clusters on v1.20 may then upgrade to:
+  %s library.import %s %s
+
 Metrics: https://%s/metrics, with a token granted vm-service-metrics-reader (see README).
 etcd and kube-apiserver log to %s. Ctrl-C stops everything.
 `, s.cfg.Enforcement, s.paths.Kubeconfig, s.paths.GovcEnv, s.cfg.Host, govc, govc,
-		s.metricsAddr(), s.paths.Logs)
+		govc, ContentLibrary, s.newerReleaseOVF(), s.metricsAddr(), s.paths.Logs)
 	if s.cfg.Keep {
 		b.WriteString("State is kept in " + s.cfg.StateDir + " for the next run (KEEP=1).\n")
 	}
 	return b.String()
+}
+
+// writeNewerRelease writes the descriptor of NewerRelease for an admin to publish.
+func (s *Supervisor) writeNewerRelease() error {
+	ovf, err := NewerRelease().OVF()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.paths.Releases, 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(s.newerReleaseOVF(), ovf, 0o644)
+}
+
+func (s *Supervisor) newerReleaseOVF() string {
+	return filepath.Join(s.paths.Releases, NewerRelease().Name+".ovf")
 }

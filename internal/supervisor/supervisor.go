@@ -97,6 +97,8 @@ type Paths struct {
 	EtcdData string
 	// VCenterState is the simulator's namespaces and classes when state is kept.
 	VCenterState string
+	// Releases holds the descriptors of releases an admin may publish (see NewerRelease).
+	Releases string
 	// VCenterPassword is the simulator's password when state is kept, so a GOVC_PASSWORD
 	// exported from govc.env stays valid; a clean start draws a new one.
 	VCenterPassword string
@@ -114,6 +116,7 @@ func PathsIn(dir string) Paths {
 		EtcdData:     filepath.Join(dir, "etcd"),
 		VCenterState: filepath.Join(dir, "vcenter.json"),
 		Lock:         filepath.Join(dir, "supervisor.lock"),
+		Releases:     filepath.Join(dir, "releases"),
 		// Kept apart from govc.env, which is rewritten at every start.
 		VCenterPassword: filepath.Join(dir, "vcenter-password"),
 	}
@@ -262,6 +265,9 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 		return nil, err
 	}
 	if err := s.writeGovcEnv(); err != nil {
+		return nil, err
+	}
+	if err := s.writeNewerRelease(); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(s.paths.Ready, fmt.Appendf(nil, "pid %d\napiserver %s\nvcenter %s\n", os.Getpid(), s.env.Config.Host, s.vcenterURL()), 0o644); err != nil {

@@ -27,24 +27,9 @@ const ContentLibrary = "vm-service-images"
 // Kubernetes release of the walkthrough (the image sync turns each into a VirtualMachineImage
 // and a TanzuKubernetesRelease) and one plain Ubuntu image for VMs.
 func Images() []vcsim.ImageSpec {
-	images := make([]vcsim.ImageSpec, 0, 4)
-	for _, r := range []struct{ version, build string }{
-		{"v1.19.7", "vmware.1-tkg.1.fc82c41"},
-		{"v1.20.2", "vmware.1-tkg.2.3e10706"},
-		{"v1.21.6", "vmware.1-tkg.1.b3d708a"},
-	} {
-		full := r.version + "+" + r.build
-		images = append(images, vcsim.ImageSpec{
-			// Item names cannot hold '+', so the release's build metadata follows '---', as in
-			// the images VMware publishes.
-			Name:        "photon-3-k8s-" + r.version + "---" + r.build,
-			Description: "Photon OS 3 with Kubernetes " + full,
-			OSType:      "vmwarePhoton64Guest",
-			Product:     "Tanzu Kubernetes Grid",
-			Vendor:      "VMware",
-			Version:     r.version,
-			FullVersion: full,
-		})
+	images := []vcsim.ImageSpec{
+		releaseImage("v1.19.7", "vmware.1-tkg.1.fc82c41"),
+		releaseImage("v1.20.2", "vmware.1-tkg.2.3e10706"),
 	}
 	return append(images, vcsim.ImageSpec{
 		Name:        "ubuntu-20-1633387172196",
@@ -60,6 +45,28 @@ func Images() []vcsim.ImageSpec {
 			{Key: "password"},
 		},
 	})
+}
+
+// NewerRelease is a release newer than the walkthrough's, kept out of the library so the
+// walkthrough's v1.20.2 cluster has no update, as in the seed: an admin publishes it with
+// `govc library.import` (the supervisor writes its descriptor under Paths.Releases), and the
+// cluster can then be upgraded to it.
+func NewerRelease() vcsim.ImageSpec { return releaseImage("v1.21.6", "vmware.1-tkg.1.b3d708a") }
+
+// releaseImage is the Photon image of a Tanzu Kubernetes release.
+func releaseImage(version, build string) vcsim.ImageSpec {
+	full := version + "+" + build
+	return vcsim.ImageSpec{
+		// Item names cannot hold '+', so the release's build metadata follows '---', as in the
+		// images VMware publishes.
+		Name:        "photon-3-k8s-" + version + "---" + build,
+		Description: "Photon OS 3 with Kubernetes " + full,
+		OSType:      "vmwarePhoton64Guest",
+		Product:     "Tanzu Kubernetes Grid",
+		Vendor:      "VMware",
+		Version:     version,
+		FullVersion: full,
+	}
 }
 
 // vcenterState is what a kept supervisor remembers of the simulator between runs. The simulator

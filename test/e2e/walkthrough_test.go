@@ -144,10 +144,9 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 		lines := strings.Split(strings.TrimSpace(w.kubectl("get", "TanzuKubernetesCluster")), "\n")
 		Expect(cli.Columns(lines[0])).To(Equal([]string{"NAME", "CONTROL PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR COMPATIBLE", "UPDATES AVAILABLE"}))
 		row := cli.Columns(lines[1])
-		// The seed's library had nothing newer than v1.20.2; this one has v1.21.6, the next minor.
-		Expect(row).To(HaveLen(8), "UPDATES AVAILABLE lists the next minor: %q", lines[1])
-		Expect([]string{row[0], row[1], row[2], row[3], row[5], row[6], row[7]}).To(Equal([]string{
-			"tkg-cluster-1-20-2", "3", "5", "v1.20.2+vmware.1-tkg.2.3e10706", "failed", "True", "[v1.21.6+vmware.1-tkg.1.b3d708a]"}))
+		Expect(row).To(HaveLen(7), "UPDATES AVAILABLE is empty: %q", lines[1])
+		Expect([]string{row[0], row[1], row[2], row[3], row[5], row[6]}).To(Equal([]string{
+			"tkg-cluster-1-20-2", "3", "5", "v1.20.2+vmware.1-tkg.2.3e10706", "failed", "True"}))
 
 		describe := w.kubectl("describe", "TanzuKubernetesCluster")
 		for _, want := range []string{
@@ -158,7 +157,7 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 			"Reason:                WaitingForNodesHealthy",
 			"Type:                  NodesHealthy",
 			"Type:                  TanzuKubernetesReleaseCompatible",
-			"Message:               [v1.21.6+vmware.1-tkg.1.b3d708a]",
+			"Reason:                NoUpdates",
 			"Type:                  UpdatesAvailable",
 			"run.tanzu.vmware.com/tkr=v1.20.2---vmware.1-tkg.2.3e10706",
 			"vmware-system-tkg/vmware-system-tkg-controller-manager/tanzukubernetescluster-status-controller",
@@ -186,6 +185,15 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 		Expect(w.kubectl("describe", "tkc", "tkg-cluster-1-20-2")).To(ContainSubstring("cluster changes from failed phase to creating phase"))
 		vms := cli.Table(w.govc("govc find /DC0/vm/cormac-new-ns -type m -runtime.powerState poweredOn"))
 		Expect(vms).To(HaveLen(8), "three control plane and five worker VMs, powered on in vCenter")
+	})
+
+	It("lists a newer release the admin publishes as the cluster's update", func() {
+		w.govc("govc library.import " + supervisor.ContentLibrary + " " + filepath.Join(w.sup.Paths().Releases, supervisor.NewerRelease().Name+".ovf"))
+		Eventually(func() []string {
+			return cli.Columns(strings.Split(strings.TrimSpace(w.kubectl("get", "tkc", "tkg-cluster-1-20-2")), "\n")[1])
+		}).Should(HaveExactElements("tkg-cluster-1-20-2", "3", "5", "v1.20.2+vmware.1-tkg.2.3e10706", Not(BeEmpty()), "running", "True",
+			"[v1.21.6+vmware.1-tkg.1.b3d708a]"))
+		Expect(w.kubectl("describe", "tkc", "tkg-cluster-1-20-2")).To(ContainSubstring("Message:               [v1.21.6+vmware.1-tkg.1.b3d708a]"))
 	})
 
 	It("deletes every VM, in Kubernetes and in vCenter, with the cluster", func() {
