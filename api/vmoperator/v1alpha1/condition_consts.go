@@ -134,3 +134,23 @@ const (
 	// EndpointsNotObservedReason (EndpointsReady Unknown): the selected VMs have not been read yet.
 	EndpointsNotObservedReason = "EndpointsNotObserved"
 )
+
+// VirtualMachineSetResourcePolicy reasons (of its Ready condition), and the VirtualMachine
+// reasons for a VM waiting on its policy.
+const (
+	// ResourcePolicyCreationFailedReason (Ready False): vCenter refused to make the pool, folder
+	// or a cluster module; the message says which and why.
+	ResourcePolicyCreationFailedReason = "ResourcePolicyCreationFailed"
+	// ResourcePolicyInUseReason (Ready False, while deleted): VirtualMachines still name the
+	// policy, or VMs are still in its pool or folder; nothing is removed until they are gone.
+	ResourcePolicyInUseReason = "ResourcePolicyInUse"
+
+	// VirtualMachineSetResourcePolicyNotFoundReason (VirtualMachinePrereqReady False): no
+	// VirtualMachineSetResourcePolicy in the VM's namespace has its spec.resourcePolicyName; the
+	// VM is made once it exists and is ready.
+	VirtualMachineSetResourcePolicyNotFoundReason = "VirtualMachineSetResourcePolicyNotFound"
+	// VirtualMachineSetResourcePolicyNotReadyReason (VirtualMachinePrereqReady False): the policy
+	// exists but its pool, folder or the cluster module the VM joins is not made yet, or it is
+	// being deleted.
+	VirtualMachineSetResourcePolicyNotReadyReason = "VirtualMachineSetResourcePolicyNotReady"
+)

@@ -15,6 +15,13 @@ const (
 	// ImageSyncLabel marks the VirtualMachineImages and TanzuKubernetesReleases the image sync
 	// made from the content library; it changes nothing else.
 	ImageSyncLabel = GroupName + "/image-sync"
+	// VirtualMachineSetResourcePolicyFinalizer keeps a policy until its cluster modules, resource
+	// pool and folder are removed from vSphere.
+	VirtualMachineSetResourcePolicyFinalizer = "virtualmachinesetresourcepolicy.vmoperator.vmware.com"
+	// ClusterModuleGroupAnnotation on a VirtualMachine names the group of its resource policy
+	// (spec.clustermodules) whose cluster module the VM joins once it exists in vSphere. It is
+	// upstream's key, outside the product's prefix, so the owner of a VM may set it.
+	ClusterModuleGroupAnnotation = "vsphere-cluster-module-group"
 )
 
 // The labels and annotations of the objects that back VirtualMachineServices.

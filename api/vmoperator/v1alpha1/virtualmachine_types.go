@@ -285,8 +285,10 @@ type VirtualMachineSpec struct {
 	// +optional
 	NetworkInterfaces []VirtualMachineNetworkInterface `json:"networkInterfaces,omitempty"`
 
-	// ResourcePolicyName names a VirtualMachineSetResourcePolicy. Refused in this release: the VM
-	// goes into its namespace's resource pool and folder.
+	// ResourcePolicyName names a VirtualMachineSetResourcePolicy of the VM's namespace: the VM is
+	// made in its resource pool and folder, and joins the cluster module its annotation
+	// vsphere-cluster-module-group names. A VM whose policy does not exist or is not ready waits.
+	// Fixed once the VM exists in vSphere.
 	// +optional
 	ResourcePolicyName string `json:"resourcePolicyName,omitempty"`
 
@@ -387,6 +389,7 @@ type VirtualMachineStatus struct {
 // +kubebuilder:storageversion
 // +kubebuilder:subresource:status
 // +kubebuilder:selectablefield:JSONPath=".spec.className"
+// +kubebuilder:selectablefield:JSONPath=".spec.resourcePolicyName"
 // +kubebuilder:printcolumn:name="PowerState",type="string",JSONPath=".status.powerState"
 // +kubebuilder:printcolumn:name="Class",type="string",priority=1,JSONPath=".spec.className"
 // +kubebuilder:printcolumn:name="Image",type="string",priority=1,JSONPath=".spec.imageName"

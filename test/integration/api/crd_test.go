@@ -32,4 +32,12 @@ var _ = Describe("CRD installation", func() {
 		Entry("TanzuKubernetesCluster", "tanzukubernetesclusters.run.tanzu.vmware.com", "run.tanzu.vmware.com/v1alpha1", "TanzuKubernetesCluster", "tkc", true),
 		Entry("TanzuKubernetesRelease", "tanzukubernetesreleases.run.tanzu.vmware.com", "run.tanzu.vmware.com/v1alpha1", "TanzuKubernetesRelease", "tkr", false),
 	)
+
+	It("serves VirtualMachineSetResourcePolicy, namespaced and, as upstream, without a short name", func() {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		Expect(k8s.Get(ctx, nameOf("virtualmachinesetresourcepolicies.vmoperator.vmware.com"), crd)).To(Succeed())
+		Expect(crd.Spec.Scope).To(Equal(apiextensionsv1.NamespaceScoped))
+		Expect(crd.Spec.Names.ShortNames).To(BeEmpty())
+		Expect(crd.Spec.Names.Kind).To(Equal("VirtualMachineSetResourcePolicy"))
+	})
 })

@@ -50,6 +50,13 @@ var _ = Describe("kubectl", func() {
 			"NAME", "CONTROL PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR COMPATIBLE", "UPDATES AVAILABLE"}))
 	})
 
+	It("prints the design's columns for resource policies", func() {
+		p := &vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "columns-policy"}}
+		Expect(k8s.Create(ctx, p)).To(Succeed())
+		Expect(header("virtualmachinesetresourcepolicies", "-n", ns)).To(Equal([]string{"NAME", "AGE"}))
+		Expect(header("virtualmachinesetresourcepolicies", "-n", ns, "-o", "wide")).To(Equal([]string{"NAME", "AGE", "READY"}))
+	})
+
 	It("prints the design's columns for VMs, images and releases", func() {
 		Expect(k8s.Create(ctx, objects.VM(ns, "columns-vm", "guaranteed-small", "ubuntu"))).To(Succeed())
 		Expect(header("vm", "-n", ns)).To(Equal([]string{"NAME", "POWERSTATE", "AGE"}))
@@ -87,5 +94,6 @@ var _ = Describe("kubectl", func() {
 		Entry("cluster topology class", "tanzukubernetescluster.spec.topology.controlPlane.class", "must be bound"),
 		Entry("cluster version hint", "tanzukubernetescluster.spec.distribution.version", "newest matching"),
 		Entry("release version", "tanzukubernetesrelease.spec.version", "full release version"),
+		Entry("policy reservations", "virtualmachinesetresourcepolicy.spec.resourcepool.reservations", "slowest host"),
 	)
 })

@@ -136,6 +136,29 @@ var _ = Describe("Round trips", func() {
 		Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
 	})
 
+	It("keeps every field of a VirtualMachineSetResourcePolicy, its status included", func() {
+		in := &vmopv1.VirtualMachineSetResourcePolicy{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "roundtrip-policy"},
+			Spec: vmopv1.VirtualMachineSetResourcePolicySpec{
+				ResourcePool: vmopv1.ResourcePoolSpec{Name: "pool",
+					Reservations: vmopv1.VirtualMachineResourceSpec{Cpu: resource.MustParse("1"), Memory: resource.MustParse("1Gi")},
+					Limits:       vmopv1.VirtualMachineResourceSpec{Cpu: resource.MustParse("2"), Memory: resource.MustParse("2Gi")}},
+				Folder:         vmopv1.FolderSpec{Name: "folder"},
+				ClusterModules: []vmopv1.ClusterModuleSpec{{GroupName: "control-plane-group"}, {GroupName: "workers-group"}},
+			},
+			Status: vmopv1.VirtualMachineSetResourcePolicyStatus{
+				ClusterModules:     []vmopv1.ClusterModuleStatus{{GroupName: "control-plane-group", ModuleUuid: "m-1"}},
+				Conditions:         vmopv1.Conditions{{Type: "Ready", Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now().Rfc3339Copy()}},
+				ObservedGeneration: 1,
+			},
+		}
+		want := in.DeepCopy()
+		out := &vmopv1.VirtualMachineSetResourcePolicy{}
+		roundTrip(k8s, in, out, true)
+		Expect(equality.Semantic.DeepEqual(out.Spec, want.Spec)).To(BeTrue(), "spec: %+v", out.Spec)
+		Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
+	})
+
 	Context("with a client built on the public vm-operator v1alpha1 Go types", func() {
 		var upstream client.Client
 		BeforeEach(func() {
@@ -200,6 +223,35 @@ var _ = Describe("Round trips", func() {
 			Expect(ours.Spec.Ports).To(Equal([]vmopv1.VirtualMachineServicePort{{Name: "apiserver", Protocol: "TCP", Port: 6443, TargetPort: 6443}}))
 			Expect(ours.Spec.ClusterIP).To(Equal("None"))
 			Expect(ours.Status.LoadBalancer.Ingress).To(Equal([]vmopv1.LoadBalancerIngress{{IP: "192.0.2.11", Hostname: "h"}}))
+		})
+
+		It("writes and reads a VirtualMachineSetResourcePolicy with every upstream field intact, which this product's type reads", func() {
+			in := &upstreamv1.VirtualMachineSetResourcePolicy{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "upstream-policy"},
+				Spec: upstreamv1.VirtualMachineSetResourcePolicySpec{
+					ResourcePool: upstreamv1.ResourcePoolSpec{Name: "tkc-pool",
+						Reservations: upstreamv1.VirtualMachineResourceSpec{Cpu: resource.MustParse("500m"), Memory: resource.MustParse("512Mi")},
+						Limits:       upstreamv1.VirtualMachineResourceSpec{Cpu: resource.MustParse("4"), Memory: resource.MustParse("8Gi")}},
+					Folder:         upstreamv1.FolderSpec{Name: "tkc-folder"},
+					ClusterModules: []upstreamv1.ClusterModuleSpec{{GroupName: "control-plane-group"}, {GroupName: "node-pool-1"}},
+				},
+				Status: upstreamv1.VirtualMachineSetResourcePolicyStatus{
+					ClusterModules: []upstreamv1.ClusterModuleStatus{{GroupName: "control-plane-group", ModuleUuid: "8a3c"}, {GroupName: "node-pool-1", ModuleUuid: "9b4d"}},
+				},
+			}
+			want := in.DeepCopy()
+			out := &upstreamv1.VirtualMachineSetResourcePolicy{}
+			roundTrip(upstream, in, out, true)
+			Expect(equality.Semantic.DeepEqual(out.Spec, want.Spec)).To(BeTrue(), "spec: %+v", out.Spec)
+			Expect(equality.Semantic.DeepEqual(out.Status, want.Status)).To(BeTrue(), "status: %+v", out.Status)
+
+			ours := &vmopv1.VirtualMachineSetResourcePolicy{}
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(in), ours)).To(Succeed())
+			Expect(ours.Spec.ResourcePool.Name).To(Equal("tkc-pool"))
+			Expect(ours.Spec.ResourcePool.Limits.Memory.String()).To(Equal("8Gi"))
+			Expect(ours.Spec.Folder.Name).To(Equal("tkc-folder"))
+			Expect(ours.Spec.ClusterModules).To(Equal([]vmopv1.ClusterModuleSpec{{GroupName: "control-plane-group"}, {GroupName: "node-pool-1"}}))
+			Expect(ours.ModuleUUID("node-pool-1")).To(Equal("9b4d"))
 		})
 
 		It("writes classes and bindings that this product's types read", func() {
