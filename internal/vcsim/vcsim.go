@@ -1,6 +1,6 @@
 // Package vcsim runs govmomi's vCenter simulator in-process, with the REST endpoints (content
-// library, namespace management) a supervisor needs. The local supervisor and the tests use it;
-// the manager never imports it.
+// library, namespace management, cluster modules) a supervisor needs. The local supervisor and
+// the tests use it; the manager never imports it.
 package vcsim
 
 import (
@@ -21,6 +21,8 @@ import (
 	_ "github.com/vmware/govmomi/vapi/namespace/simulator"
 	// Registers storage policy based management (/pbm), with vCenter's default policies.
 	_ "github.com/vmware/govmomi/pbm/simulator"
+	// Registers the cluster modules REST endpoints (VM anti-affinity groups).
+	_ "github.com/vmware/govmomi/vapi/cluster/simulator"
 )
 
 // ClusterName is the compute cluster the simulator's VPX inventory calls its first cluster; it
