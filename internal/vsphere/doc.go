@@ -21,4 +21,10 @@
 //     LinuxPrep identity) before the first power on. The VM's network is the image's default
 //     mapping; choosing a network per namespace is not done here yet.
 //   - Powering off is a hard power off.
+//   - A resource policy is a child resource pool (its reservations and limits in the units of
+//     class requests: cores at the slowest host's clock in MHz, memory in MiB) under the
+//     namespace's pool, a child folder under the namespace's folder, and one cluster module
+//     (vapi/cluster) per group. A VM with a Placement goes into that pool and folder, which it
+//     never makes itself, and joins its ClusterModule before its first power on. The policy's
+//     pool and folder are removed only when they hold no VM: removing a folder destroys its VMs.
 package vsphere

@@ -145,8 +145,9 @@ func (inv *inventory) child(ctx context.Context, parent object.Reference, name, 
 }
 
 // namespacePool returns the namespace's resource pool under the supervisor cluster's root pool,
-// creating it with default (unreserved, unlimited) settings the first time.
-func (inv *inventory) namespacePool(ctx context.Context, cluster, namespace string) (*object.ResourcePool, error) {
+// creating it with default (unreserved, unlimited) settings the first time when create is set;
+// nil when it does not exist and create is not set.
+func (inv *inventory) namespacePool(ctx context.Context, cluster, namespace string, create bool) (*object.ResourcePool, error) {
 	cc, err := inv.cluster(ctx, cluster)
 	if err != nil {
 		return nil, err
@@ -156,7 +157,7 @@ func (inv *inventory) namespacePool(ctx context.Context, cluster, namespace stri
 		return nil, fmt.Errorf("find root resource pool of cluster %q: %w", cluster, err)
 	}
 	ref, err := inv.child(ctx, root, namespace, "ResourcePool")
-	if err != nil || ref != nil {
+	if err != nil || ref != nil || !create {
 		return poolOrNil(inv, ref), err
 	}
 	pool, err := root.Create(ctx, namespace, types.DefaultResourceConfigSpec())
@@ -186,20 +187,11 @@ func (inv *inventory) namespaceFolder(ctx context.Context, namespace string, cre
 	if err != nil {
 		return nil, fmt.Errorf("find VM folder: %w", err)
 	}
+	if create {
+		return inv.ensureFolder(ctx, folders.VmFolder, namespace)
+	}
 	ref, err := inv.child(ctx, folders.VmFolder, namespace, "Folder")
-	if err != nil || ref != nil || !create {
-		return folderOrNil(inv, ref), err
-	}
-	folder, err := folders.VmFolder.CreateFolder(ctx, namespace)
-	if fault.Is(err, &types.DuplicateName{}) {
-		ref, err = inv.child(ctx, folders.VmFolder, namespace, "Folder")
-		return folderOrNil(inv, ref), err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create VM folder for namespace %s: %w", namespace, err)
-	}
-	log.FromContext(ctx).Info("created namespace VM folder", "folder", folder.Reference().Value)
-	return folder, nil
+	return folderOrNil(inv, ref), err
 }
 
 func folderOrNil(inv *inventory, ref *types.ManagedObjectReference) *object.Folder {

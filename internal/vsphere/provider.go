@@ -19,6 +19,17 @@ type Provider interface {
 	ListImages(ctx context.Context) ([]Image, error)
 }
 
+// ResourcePolicies is what a VirtualMachineSetResourcePolicy controller needs from vSphere; both
+// methods are idempotent.
+type ResourcePolicies interface {
+	// EnsureResourcePolicy makes a resource policy's child pool, folder and cluster modules exist
+	// as spec says and returns them.
+	EnsureResourcePolicy(ctx context.Context, spec ResourcePolicySpec) (ResourcePolicyState, error)
+	// DeleteResourcePolicy removes a resource policy's modules, pool and folder, unless a VM is
+	// still in its pool or folder (ErrResourcePolicyInUse).
+	DeleteResourcePolicy(ctx context.Context, spec ResourcePolicySpec) error
+}
+
 // VMRef identifies a VirtualMachine's vSphere VM. InstanceUUID is what finds it, and, with
 // Namespace, a VM whose creation was interrupted before that UUID was set (see DeployName); Name
 // is the name the VM is given, never a way to find it.
@@ -28,6 +39,9 @@ type VMRef struct {
 	// InstanceUUID is the VM's vCenter instance UUID. The caller derives it from the
 	// VirtualMachine's UID, so it is known before the VM exists and survives restarts.
 	InstanceUUID string
+	// Placement, when set, is the resource policy's child pool and folder the VM is made in, and
+	// where an interrupted creation is looked for; nil is the namespace's pool and folder.
+	Placement *Placement
 }
 
 // VMSpec is the VM a VirtualMachine asks for.
@@ -61,6 +75,9 @@ type VMSpec struct {
 	// Disks, when not nil, are the volume disks the VM must have: missing ones are added, smaller
 	// ones grown, and volume disks not listed removed. Nil leaves them as they are.
 	Disks []Disk
+	// ClusterModule, when set, is the id of the cluster module the VM joins (before its first
+	// power on when it is made); ErrClusterModuleNotFound when vCenter has no such module.
+	ClusterModule string
 }
 
 // GuestData is what a VM's guest data sets in vSphere.
@@ -147,7 +164,10 @@ type Image struct {
 	Product, Vendor, Version, FullVersion string
 }
 
-var _ Provider = (*GovmomiProvider)(nil)
+var (
+	_ Provider         = (*GovmomiProvider)(nil)
+	_ ResourcePolicies = (*GovmomiProvider)(nil)
+)
 
 // GovmomiProvider implements Provider with govmomi. It is safe for concurrent use.
 type GovmomiProvider struct {

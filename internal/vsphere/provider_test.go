@@ -44,23 +44,7 @@ var _ = Describe("The govmomi provider", func() {
 		p = e.provider()
 	})
 
-	// hostMHz is the slowest core clock of the supervisor cluster, read independently.
-	hostMHz := func(ctx context.Context) int64 {
-		cluster, err := e.finder.ClusterComputeResource(ctx, e.cfg.Cluster)
-		Expect(err).NotTo(HaveOccurred())
-		hosts, err := cluster.Hosts(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		var slowest int64
-		for _, h := range hosts {
-			var m mo.HostSystem
-			Expect(h.Properties(ctx, h.Reference(), []string{"summary.hardware"}, &m)).To(Succeed())
-			if mhz := int64(m.Summary.Hardware.CpuMhz); slowest == 0 || mhz < slowest {
-				slowest = mhz
-			}
-		}
-		Expect(slowest).To(BeNumerically(">", 0))
-		return slowest
-	}
+	hostMHz := func(ctx context.Context) int64 { return e.slowestHostMHz(ctx) }
 
 	It("deploys a guaranteed VM sized and reserved by its class, in the namespace's pool and folder", func(ctx SpecContext) {
 		class := objects.GuaranteedClass("guaranteed-small", 2, "4Gi")

@@ -134,6 +134,25 @@ func (e *env) name(ctx context.Context, ref types.ManagedObjectReference) string
 	return n
 }
 
+// slowestHostMHz is the slowest core clock of the supervisor cluster, read independently.
+func (e *env) slowestHostMHz(ctx context.Context) int64 {
+	GinkgoHelper()
+	cluster, err := e.finder.ClusterComputeResource(ctx, e.cfg.Cluster)
+	Expect(err).NotTo(HaveOccurred())
+	hosts, err := cluster.Hosts(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	var slowest int64
+	for _, h := range hosts {
+		var m mo.HostSystem
+		Expect(h.Properties(ctx, h.Reference(), []string{"summary.hardware"}, &m)).To(Succeed())
+		if mhz := int64(m.Summary.Hardware.CpuMhz); slowest == 0 || mhz < slowest {
+			slowest = mhz
+		}
+	}
+	Expect(slowest).To(BeNumerically(">", 0))
+	return slowest
+}
+
 // closedPort is a loopback port nothing listens on.
 func closedPort() string {
 	GinkgoHelper()

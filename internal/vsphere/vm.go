@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vapi/cluster"
 	"github.com/vmware/govmomi/vapi/vcenter"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -113,6 +115,11 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 			}
 		}
 	}
+	if spec.ClusterModule != "" {
+		if err := joinModule(ctx, c, vm, spec.ClusterModule); err != nil {
+			return VMState{}, err
+		}
+	}
 	if err := setPower(ctx, vm, spec.PowerState); err != nil {
 		return VMState{}, err
 	}
@@ -124,11 +131,7 @@ func (p *GovmomiProvider) ensureVM(ctx context.Context, c *clients, spec VMSpec)
 // createVM deploys the VM (or picks up an interrupted deployment), customizes and sizes it.
 func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMSpec) (*object.VirtualMachine, error) {
 	logger := log.FromContext(ctx)
-	pool, err := inv.namespacePool(ctx, p.cfg.Cluster, spec.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	folder, err := inv.namespaceFolder(ctx, spec.Namespace, true)
+	pool, folder, err := p.vmPlacement(ctx, inv, spec.VMRef)
 	if err != nil {
 		return nil, err
 	}
@@ -460,6 +463,11 @@ func (p *GovmomiProvider) deleteVM(ctx context.Context, c *clients, ref VMRef) e
 		if err != nil {
 			return err
 		}
+		if ref.Placement != nil {
+			if _, folder, err = inv.placement(ctx, p.cfg.Cluster, ref.Namespace, *ref.Placement); err != nil {
+				return err
+			}
+		}
 		if folder != nil {
 			if vm, err = inv.interruptedCreation(ctx, folder, ref.InstanceUUID); err != nil {
 				return err
@@ -491,4 +499,52 @@ func (p *GovmomiProvider) deleteVM(ctx context.Context, c *clients, ref VMRef) e
 // isGone says whether err means the object was removed meanwhile.
 func isGone(err error) bool {
 	return fault.Is(err, &types.ManagedObjectNotFound{})
+}
+
+// vmPlacement is the pool and folder a new VM goes in: its resource policy's, which must exist
+// (ErrPlacementNotFound), or else the namespace's, made the first time.
+func (p *GovmomiProvider) vmPlacement(ctx context.Context, inv *inventory, ref VMRef) (*object.ResourcePool, *object.Folder, error) {
+	if pl := ref.Placement; pl != nil {
+		pool, folder, err := inv.placement(ctx, p.cfg.Cluster, ref.Namespace, *pl)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case pool == nil || folder == nil:
+			return nil, nil, fmt.Errorf("%w: resource pool %q or folder %q is missing in namespace %s", ErrPlacementNotFound, pl.Pool, pl.Folder, ref.Namespace)
+		}
+		return pool, folder, nil
+	}
+	pool, err := inv.namespacePool(ctx, p.cfg.Cluster, ref.Namespace, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	folder, err := inv.namespaceFolder(ctx, ref.Namespace, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pool, folder, nil
+}
+
+// joinModule adds the VM to the cluster module id unless it is a member already.
+func joinModule(ctx context.Context, c *clients, vm *object.VirtualMachine, id string) error {
+	m := cluster.NewManager(c.rest)
+	members, err := m.ListModuleMembers(ctx, id)
+	if isNotFound(err) {
+		return fmt.Errorf("%w: vCenter has no cluster module %s", ErrClusterModuleNotFound, id)
+	}
+	if err != nil {
+		return fmt.Errorf("list members of cluster module %s: %w", id, err)
+	}
+	if slices.Contains(members, vm.Reference()) {
+		return nil
+	}
+	added, err := m.AddModuleMembers(ctx, id, vm)
+	if err != nil {
+		return fmt.Errorf("add VM %s to cluster module %s: %w", vm.Reference().Value, id, err)
+	}
+	if !added {
+		return fmt.Errorf("vCenter did not add VM %s to cluster module %s: the VM must be in the module's cluster", vm.Reference().Value, id)
+	}
+	log.FromContext(ctx).Info("added VM to cluster module", "vm", vm.Reference().Value, "module", id)
+	return nil
 }
