@@ -43,7 +43,7 @@ const PhaseChangedReason = "PhaseChanged"
 
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines/status;virtualmachines/finalizers,verbs=get;update;patch
-// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses;virtualmachineclassbindings;virtualmachineimages,verbs=get;list;watch
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses;virtualmachineclassbindings;virtualmachineimages;virtualmachinesetresourcepolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
@@ -89,6 +89,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineImage{}, handler.EnqueueRequestsFromMapFunc(r.imageToVirtualMachines), specChanged).
 		Watches(&corev1.ResourceQuota{}, handler.EnqueueRequestsFromMapFunc(r.quotaToVirtualMachines), quotaChanged).
+		// A policy's readiness is in its status, so status writes count too.
+		Watches(&vmopv1.VirtualMachineSetResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(r.policyToVirtualMachines), dataChanged).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapToVirtualMachines), builder.OnlyMetadata, dataChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToVirtualMachines), builder.OnlyMetadata, dataChanged).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4, RateLimiter: limiter}).
@@ -112,6 +114,8 @@ type scope struct {
 	storage    storageaccess.Decision
 	imageFound bool
 	checked    bool
+	// policy is what the VM's resource policy decided; zero without spec.resourcePolicyName.
+	policy policyDecision
 	// state is what vSphere reported this pass; nil when it was not asked or the call failed.
 	state *vsphere.VMState
 	// vsphereErr is the vSphere call that failed, for the Provisioned condition; networkErr says
@@ -156,7 +160,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !vm.DeletionTimestamp.IsZero() {
 		return steps.Run(ctx, s, r.deleteVM)
 	}
-	return steps.Run(ctx, s, r.checkPrereqs, r.readGuestData, r.recordAddresses, r.ensureVM, r.probeReadiness)
+	return steps.Run(ctx, s, r.checkPrereqs, r.readPolicy, r.readGuestData, r.recordAddresses, r.ensureVM, r.probeReadiness)
 }
 
 // lifecycleChanged passes updates that start a deletion or change finalizers or annotations.

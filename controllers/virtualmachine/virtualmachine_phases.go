@@ -67,7 +67,8 @@ func (s *scope) blocked() bool { return !s.existed && !s.mayCreate() }
 // mayCreate says whether a new vSphere VM may be made for the VM: for one that exists, whether it
 // may be made again should it be gone from vSphere.
 func (s *scope) mayCreate() bool {
-	return s.checked && s.access.Usable() && s.storage.Usable() && s.imageFound && (s.guestData == nil || !s.guestData.missing)
+	return s.checked && s.access.Usable() && s.storage.Usable() && s.imageFound && !s.policy.blocks() &&
+		(s.guestData == nil || !s.guestData.missing)
 }
 
 // recordAddresses records, before any vSphere call acts on them, each NIC's address and, the first
@@ -108,6 +109,7 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	vm := s.vm
 	spec := r.vmSpec(vm, s.access.Found)
 	spec.StoragePolicyID = s.storage.PolicyID
+	spec.Placement, spec.ClusterModule = s.policy.placement, s.policy.module
 	spec.MustExist = !s.mayCreate() // revocation blocks re-creating a VM removed in vSphere too
 	if !setGuestData(s, &spec) {
 		return ctrl.Result{}, nil // VirtualMachineMetadataReady says why; a spec edit brings it back
@@ -125,6 +127,10 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 		s.missing = true // the binding, class, quota and guest data watches bring it back
 		s.log.Info("vSphere VM is gone and may not be made again yet", "uniqueID", vm.Status.UniqueID)
 		return ctrl.Result{}, nil
+	}
+	if errors.Is(err, vsphere.ErrPlacementNotFound) || errors.Is(err, vsphere.ErrClusterModuleNotFound) {
+		s.policy.reason, s.policy.message = vmopv1.VirtualMachineSetResourcePolicyNotReadyReason, err.Error()
+		return ctrl.Result{RequeueAfter: policyRetryInterval}, nil
 	}
 	if errors.Is(err, vsphere.ErrNameTaken) {
 		s.nameErr = err
@@ -163,7 +169,13 @@ func deployStarted(vm *vmopv1.VirtualMachine) bool {
 // deleteVM destroys the vSphere VM, then lets the object go once vCenter said it is gone.
 func (r *Reconciler) deleteVM(ctx context.Context, s *scope) (ctrl.Result, error) {
 	vm := s.vm
-	err := r.Provider.DeleteVM(ctx, ref(vm))
+	vmRef := ref(vm)
+	placement, err := r.placementOf(ctx, vm)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	vmRef.Placement = placement
+	err = r.Provider.DeleteVM(ctx, vmRef)
 	// A VM that provably never reached vSphere has nothing there: an outage must not keep it (or
 	// the cluster that owns it) from being deleted. Any other waits for vCenter.
 	if err != nil && !(vsphere.IsUnreachable(err) && !deployStarted(vm)) {

@@ -41,6 +41,8 @@ type statusInput struct {
 	Class   *vmopv1.VirtualMachineClass
 	Applied *vmopv1.AppliedClass
 	Image   string
+	// Policy is what the VM's resource policy decided.
+	Policy policyDecision
 	// Metadata is spec.vmMetadata, in Namespace; GuestData its source as read (nil when not read),
 	// GuestIgnored the keys applying it left out and GuestErr why it could not be applied.
 	Metadata     *vmopv1.VirtualMachineMetadata
@@ -81,6 +83,7 @@ func (r *Reconciler) statusInput(s *scope) statusInput {
 		Class:         s.access.Found,
 		Applied:       vm.Status.Class,
 		Image:         vm.Spec.ImageName,
+		Policy:        s.policy,
 		Metadata:      vm.Spec.VmMetadata,
 		Namespace:     vm.Namespace,
 		GuestData:     s.guestData,
@@ -108,6 +111,9 @@ func computeStatus(in statusInput) vmStatus {
 	}
 	if in.Checked {
 		out.PrereqReady = ptr(prereqCondition(in.Access, in.Storage, in.Image, in.ImageFound, exists))
+		if in.Policy.blocks() && out.PrereqReady.Status == corev1.ConditionTrue {
+			out.PrereqReady = ptr(policyCondition(in.Policy, exists))
+		}
 	}
 	if !in.Deleting {
 		out.MetadataReady = metadataCondition(in, exists)

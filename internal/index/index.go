@@ -22,6 +22,9 @@ const (
 	VirtualMachineClassName = "spec.className"
 	// VirtualMachineImageName indexes VirtualMachines by spec.imageName.
 	VirtualMachineImageName = "spec.imageName"
+	// VirtualMachineResourcePolicyName indexes VirtualMachines by spec.resourcePolicyName; it is a
+	// selectable field of the VM CRD too, so the policy delete guard asks the apiserver the same.
+	VirtualMachineResourcePolicyName = "spec.resourcePolicyName"
 	// VirtualMachineGuestData indexes VirtualMachines by the ConfigMap or Secret their guest data
 	// comes from, as GuestDataSource spells it.
 	VirtualMachineGuestData = "spec.vmMetadata.source"
@@ -55,6 +58,7 @@ func All() []Index {
 		{&vmopv1.VirtualMachine{}, VirtualMachineClassName, virtualMachineClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineImageName, virtualMachineImageName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineGuestData, virtualMachineGuestData},
+		{&vmopv1.VirtualMachine{}, VirtualMachineResourcePolicyName, virtualMachineResourcePolicyName},
 		{&runv1.TanzuKubernetesCluster{}, ClusterClassNames, clusterClassNames},
 		{&runv1.TanzuKubernetesCluster{}, ClusterReleaseMinor, clusterReleaseMinor},
 	}
@@ -80,6 +84,10 @@ func virtualMachineClassName(obj client.Object) []string {
 
 func virtualMachineImageName(obj client.Object) []string {
 	return nonEmpty(obj.(*vmopv1.VirtualMachine).Spec.ImageName)
+}
+
+func virtualMachineResourcePolicyName(obj client.Object) []string {
+	return nonEmpty(obj.(*vmopv1.VirtualMachine).Spec.ResourcePolicyName)
 }
 
 func virtualMachineGuestData(obj client.Object) []string {

@@ -21,6 +21,7 @@ import (
 	"github.com/vm-service/vm-service/controllers/vcentersync"
 	vmctrl "github.com/vm-service/vm-service/controllers/virtualmachine"
 	imagesync "github.com/vm-service/vm-service/controllers/virtualmachineimage"
+	policyctrl "github.com/vm-service/vm-service/controllers/virtualmachinesetresourcepolicy"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
@@ -34,6 +35,7 @@ import (
 	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
 	bindingwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclassbinding"
 	vmservicewebhook "github.com/vm-service/vm-service/webhooks/virtualmachineservice"
+	policywebhook "github.com/vm-service/vm-service/webhooks/virtualmachinesetresourcepolicy"
 )
 
 // Options configure the manager; cmd/manager fills them from flags.
@@ -199,6 +201,9 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 	if err := vmr.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up VirtualMachine controller: %w", err)
 	}
+	if err := setupResourcePolicies(mgr, opts, provider); err != nil {
+		return err
+	}
 	images := &imagesync.Syncer{Client: mgr.GetClient(), Images: provider, Interval: opts.ImageSyncInterval}
 	if err := images.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up image sync: %w", err)
@@ -224,6 +229,24 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 	return nil
 }
 
+// setupResourcePolicies adds the VirtualMachineSetResourcePolicy controller, on the VM
+// controller's provider unless that one (a wrapper) cannot make policies.
+func setupResourcePolicies(mgr ctrl.Manager, opts *VCenterOptions, provider vsphere.Provider) error {
+	policies, ok := provider.(vsphere.ResourcePolicies)
+	if !ok {
+		p, err := vsphere.New(opts.Config)
+		if err != nil {
+			return err
+		}
+		policies = p
+	}
+	r := &policyctrl.Reconciler{Client: mgr.GetClient(), Provider: policies, Recorder: mgr.GetEventRecorderFor("virtualmachinesetresourcepolicy-controller")}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up VirtualMachineSetResourcePolicy controller: %w", err)
+	}
+	return nil
+}
+
 // setupWebhooks registers one admission webhook per admitted kind.
 func setupWebhooks(mgr ctrl.Manager, opts Options) error {
 	// The informer cache, where the indexes live, answers; the apiserver confirms refusals.
@@ -231,11 +254,12 @@ func setupWebhooks(mgr ctrl.Manager, opts Options) error {
 	policy := enforcement.ClassPolicy{Readers: readers, Mode: opts.Enforcement}
 	guard := ownership.Guard{Manager: opts.ManagerUser}
 	for name, w := range map[string]setupWithManager{
-		"VirtualMachine":             &vmwebhook.Validator{ClassPolicy: policy, Guard: guard},
-		"TanzuKubernetesCluster":     &tkcwebhook.Validator{ClassPolicy: policy, Guard: guard},
-		"VirtualMachineClassBinding": &bindingwebhook.Webhook{Readers: readers},
-		"VirtualMachineClass":        &classwebhook.Validator{Readers: readers},
-		"VirtualMachineService":      &vmservicewebhook.Validator{},
+		"VirtualMachine":                  &vmwebhook.Validator{ClassPolicy: policy, Guard: guard},
+		"TanzuKubernetesCluster":          &tkcwebhook.Validator{ClassPolicy: policy, Guard: guard},
+		"VirtualMachineClassBinding":      &bindingwebhook.Webhook{Readers: readers},
+		"VirtualMachineClass":             &classwebhook.Validator{Readers: readers},
+		"VirtualMachineService":           &vmservicewebhook.Validator{},
+		"VirtualMachineSetResourcePolicy": &policywebhook.Validator{Readers: readers},
 	} {
 		if err := w.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s webhook: %w", name, err)

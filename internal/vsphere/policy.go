@@ -15,6 +15,8 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 )
 
 var (
@@ -66,6 +68,37 @@ type ResourcePolicyState struct {
 	PoolMoID, FolderMoID string
 	// ClusterModules are the modules of the spec's groups, in the same order.
 	ClusterModules []ClusterModule
+}
+
+// ResourcePolicyFromAPI converts a policy: its quantities into vSphere units (memory rounded up
+// to whole MiB), each group with the module id its status records, and the modules of groups no
+// longer in the spec to remove.
+func ResourcePolicyFromAPI(p *vmopv1.VirtualMachineSetResourcePolicy) ResourcePolicySpec {
+	rp := p.Spec.ResourcePool
+	spec := ResourcePolicySpec{
+		Namespace:            p.Namespace,
+		Placement:            PlacementOf(p),
+		CPUReservationMilli:  rp.Reservations.Cpu.MilliValue(),
+		CPULimitMilli:        rp.Limits.Cpu.MilliValue(),
+		MemoryReservationMiB: mebibytes(rp.Reservations.Memory),
+		MemoryLimitMiB:       mebibytes(rp.Limits.Memory),
+	}
+	wanted := map[string]bool{}
+	for _, m := range p.Spec.ClusterModules {
+		wanted[m.GroupName] = true
+		spec.ClusterModules = append(spec.ClusterModules, ClusterModule{Group: m.GroupName, ID: p.ModuleUUID(m.GroupName)})
+	}
+	for _, m := range p.Status.ClusterModules {
+		if !wanted[m.GroupName] && m.ModuleUuid != "" {
+			spec.RemoveModules = append(spec.RemoveModules, m.ModuleUuid)
+		}
+	}
+	return spec
+}
+
+// PlacementOf is the pool and folder a policy's VMs go in.
+func PlacementOf(p *vmopv1.VirtualMachineSetResourcePolicy) Placement {
+	return Placement{Pool: p.Spec.ResourcePool.Name, Folder: p.Spec.Folder.Name}
 }
 
 func (s ResourcePolicySpec) validate() error {

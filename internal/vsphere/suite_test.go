@@ -18,6 +18,7 @@ import (
 
 	"github.com/vm-service/vm-service/internal/vcsim"
 	"github.com/vm-service/vm-service/internal/vsphere"
+	"github.com/vm-service/vm-service/test/vcenter"
 )
 
 func TestVSphere(t *testing.T) {
@@ -137,20 +138,12 @@ func (e *env) name(ctx context.Context, ref types.ManagedObjectReference) string
 // slowestHostMHz is the slowest core clock of the supervisor cluster, read independently.
 func (e *env) slowestHostMHz(ctx context.Context) int64 {
 	GinkgoHelper()
-	cluster, err := e.finder.ClusterComputeResource(ctx, e.cfg.Cluster)
+	inspect, err := vcenter.Connect(ctx, e.sim.URL())
 	Expect(err).NotTo(HaveOccurred())
-	hosts, err := cluster.Hosts(ctx)
+	defer func() { _ = inspect.Logout(ctx) }()
+	mhz, err := inspect.SlowestHostMHz(ctx, e.cfg.Cluster)
 	Expect(err).NotTo(HaveOccurred())
-	var slowest int64
-	for _, h := range hosts {
-		var m mo.HostSystem
-		Expect(h.Properties(ctx, h.Reference(), []string{"summary.hardware"}, &m)).To(Succeed())
-		if mhz := int64(m.Summary.Hardware.CpuMhz); slowest == 0 || mhz < slowest {
-			slowest = mhz
-		}
-	}
-	Expect(slowest).To(BeNumerically(">", 0))
-	return slowest
+	return mhz
 }
 
 // closedPort is a loopback port nothing listens on.

@@ -61,7 +61,9 @@ var developerMay = map[resource][]string{
 	{vmopGroup, "VirtualMachineService", "virtualmachineservices", "", true}:                 allVerbs,
 	{vmopGroup, "VirtualMachineService", "virtualmachineservices", "status", true}:           nil,
 	// The load balancer's address is the platform's (or the manager's) to write, never a user's.
-	{"", "Service", "services", "status", true}: readVerbs,
+	{"", "Service", "services", "status", true}:                                                         readVerbs,
+	{vmopGroup, "VirtualMachineSetResourcePolicy", "virtualmachinesetresourcepolicies", "", true}:       allVerbs,
+	{vmopGroup, "VirtualMachineSetResourcePolicy", "virtualmachinesetresourcepolicies", "status", true}: nil,
 	// Guest data for VMs, through the standard edit role.
 	{"", "ConfigMap", "configmaps", "", true}: allVerbs,
 	{"", "Secret", "secrets", "", true}:       allVerbs,

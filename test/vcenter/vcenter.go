@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
@@ -144,6 +145,39 @@ func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
 		out = append(out, got)
 	}
 	return out, nil
+}
+
+// SlowestHostMHz is the slowest core clock among the hosts of the cluster named cluster: the
+// clock the product sizes CPU reservations by.
+func (i *Inspector) SlowestHostMHz(ctx context.Context, cluster string) (int64, error) {
+	finder := find.NewFinder(i.client.Client, true)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	finder.SetDatacenter(dc)
+	cc, err := finder.ClusterComputeResource(ctx, cluster)
+	if err != nil {
+		return 0, err
+	}
+	hosts, err := cc.Hosts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var slowest int64
+	for _, h := range hosts {
+		var m mo.HostSystem
+		if err := h.Properties(ctx, h.Reference(), []string{"summary.hardware"}, &m); err != nil {
+			return 0, err
+		}
+		if mhz := int64(m.Summary.Hardware.CpuMhz); slowest == 0 || mhz < slowest {
+			slowest = mhz
+		}
+	}
+	if slowest == 0 {
+		return 0, fmt.Errorf("no host of cluster %s reports its clock", cluster)
+	}
+	return slowest, nil
 }
 
 // VMNamed returns the only VM with that name, or an error when there is none or more than one.

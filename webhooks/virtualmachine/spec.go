@@ -34,6 +34,10 @@ func specErrors(old, vm *vmopv1.VirtualMachine) field.ErrorList {
 	if changed(func(s *vmopv1.VirtualMachineSpec) any { return s.Volumes }) {
 		errs = append(errs, volumeErrors(old, vm)...)
 	}
+	if group, ok := vm.Annotations[vmopv1.ClusterModuleGroupAnnotation]; ok && vm.Spec.ResourcePolicyName == "" {
+		errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(vmopv1.ClusterModuleGroupAnnotation),
+			fmt.Sprintf("cluster module group %q needs a VirtualMachineSetResourcePolicy: set spec.resourcePolicyName to the policy that has the group", group)))
+	}
 	for _, u := range unsupported {
 		if u.set(&vm.Spec) && changed(u.get) {
 			errs = append(errs, field.Forbidden(specPath.Child(u.name), u.why))
@@ -189,10 +193,6 @@ var unsupported = []struct {
 		func(s *vmopv1.VirtualMachineSpec) any { return s.Ports },
 		func(s *vmopv1.VirtualMachineSpec) bool { return len(s.Ports) > 0 },
 		"not acted on (upstream deprecated it too): expose the VM's ports with a Service; remove ports"},
-	{"resourcePolicyName",
-		func(s *vmopv1.VirtualMachineSpec) any { return s.ResourcePolicyName },
-		func(s *vmopv1.VirtualMachineSpec) bool { return s.ResourcePolicyName != "" },
-		"VirtualMachineSetResourcePolicy is not supported in this release: the VM goes into its namespace's resource pool and folder; remove resourcePolicyName"},
 	{"advancedOptions",
 		func(s *vmopv1.VirtualMachineSpec) any { return s.AdvancedOptions },
 		func(s *vmopv1.VirtualMachineSpec) bool { return s.AdvancedOptions != nil },

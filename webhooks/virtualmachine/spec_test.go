@@ -6,6 +6,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"k8s.io/utils/ptr"
+
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -18,12 +20,12 @@ func TestVirtualMachineWebhook(t *testing.T) {
 var _ = Describe("specErrors on update", func() {
 	It("refuses an unsupported field only when the update changes it", func() {
 		stored := objects.VM("ns", "old", "c", "i")
-		stored.Spec.ResourcePolicyName = "set-before-this-release"
+		stored.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{}
 		edited := stored.DeepCopy()
 		edited.Spec.PowerState = vmopv1.VirtualMachinePoweredOff
 		Expect(specErrors(stored, edited)).To(BeEmpty(), "an unrelated edit of an object stored before is admitted")
 
-		edited.Spec.ResourcePolicyName = "another"
+		edited.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true)}
 		Expect(specErrors(stored, edited)).To(HaveLen(1))
 		Expect(specErrors(nil, edited)).To(HaveLen(1), "a create is always checked")
 	})
@@ -86,3 +88,16 @@ var _ = DescribeTable("metadataErrors admits every transport the API names",
 	Entry("OvfEnv", vmopv1.VirtualMachineMetadataOvfEnvTransport, 0),
 	Entry("an unknown one", vmopv1.VirtualMachineMetadataTransport("Floppy"), 1),
 )
+
+var _ = Describe("specErrors on the cluster module annotation", func() {
+	It("refuses a cluster module group without a resource policy, naming the annotation", func() {
+		vm := objects.VM("ns", "vm", "c", "i")
+		vm.Annotations = map[string]string{vmopv1.ClusterModuleGroupAnnotation: "control-plane-group"}
+		errs := specErrors(nil, vm)
+		Expect(errs).To(HaveLen(1))
+		Expect(errs[0].Field).To(Equal("metadata.annotations[vsphere-cluster-module-group]"))
+
+		vm.Spec.ResourcePolicyName = "tkc-1"
+		Expect(specErrors(nil, vm)).To(BeEmpty())
+	})
+})

@@ -59,9 +59,10 @@ func (v *Validator) ValidateCreate(ctx context.Context, vm *vmopv1.VirtualMachin
 }
 
 // ValidateUpdate checks a changed class like a new one. Once the VM exists in vSphere
-// (status.uniqueID is set), its class, image and storage class are fixed: vSphere VMs are not
-// resized or re-imaged in place, so a change would be silently ignored. Only the manager may
-// remove the finalizer or change cluster owner references and product labels and annotations.
+// (status.uniqueID is set), its class, image, storage class and resource policy are fixed:
+// vSphere VMs are not resized, re-imaged or moved in place, so a change would be silently
+// ignored. Only the manager may remove the finalizer or change cluster owner references and
+// product labels and annotations.
 func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualMachine) (admission.Warnings, error) {
 	owned, err := v.Guard.Check(ctx, old, vm, finalizer)
 	if err != nil {
@@ -77,6 +78,7 @@ func (v *Validator) ValidateUpdate(ctx context.Context, old, vm *vmopv1.VirtualM
 			{"className", old.Spec.ClassName, vm.Spec.ClassName},
 			{"imageName", old.Spec.ImageName, vm.Spec.ImageName},
 			{"storageClass", old.Spec.StorageClass, vm.Spec.StorageClass},
+			{"resourcePolicyName", old.Spec.ResourcePolicyName, vm.Spec.ResourcePolicyName},
 		} {
 			if fixed.old != fixed.new {
 				f.Invalid = append(f.Invalid, field.Forbidden(specPath.Child(fixed.name),

@@ -141,6 +141,8 @@ const (
 	// ResourcePolicyCreationFailedReason (Ready False): vCenter refused to make the pool, folder
 	// or a cluster module; the message says which and why.
 	ResourcePolicyCreationFailedReason = "ResourcePolicyCreationFailed"
+	// ResourcePolicyPendingReason (Ready Unknown): the policy has not been made in vSphere yet.
+	ResourcePolicyPendingReason = "ResourcePolicyPending"
 	// ResourcePolicyInUseReason (Ready False, while deleted): VirtualMachines still name the
 	// policy, or VMs are still in its pool or folder; nothing is removed until they are gone.
 	ResourcePolicyInUseReason = "ResourcePolicyInUse"

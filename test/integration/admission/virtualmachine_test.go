@@ -152,14 +152,12 @@ var _ = Describe("VirtualMachine admission", func() {
 		bind(ns, "best-effort-xsmall")
 		vm := objects.VM(ns, "unsupported", "best-effort-xsmall", "ubuntu")
 		vm.Spec.NetworkInterfaces = []vmopv1.VirtualMachineNetworkInterface{{NetworkType: "nsx-t", NetworkName: "n"}}
-		vm.Spec.ResourcePolicyName = "policy"
 		vm.Spec.Ports = []vmopv1.VirtualMachinePort{{Port: 22, Name: "ssh", Protocol: "TCP"}}
 		vm.Spec.AdvancedOptions = &vmopv1.VirtualMachineAdvancedOptions{ChangeBlockTracking: ptr.To(true)}
 		err := admin.Create(ctx, vm)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
-		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces[0].networkType", "spec.ports", "spec.resourcePolicyName", "spec.advancedOptions"))
+		Expect(causes(err)).To(ConsistOf("spec.networkInterfaces[0].networkType", "spec.ports", "spec.advancedOptions"))
 		Expect(err.Error()).To(ContainSubstring("this release supports vSphere networking only"))
-		Expect(err.Error()).To(ContainSubstring("VirtualMachineSetResourcePolicy is not supported in this release"))
 	})
 
 	DescribeTable("refuses a malformed readiness probe, naming the field",
