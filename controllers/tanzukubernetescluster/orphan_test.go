@@ -13,6 +13,7 @@ import (
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -42,6 +43,15 @@ var _ = Describe("A cluster deleted with --cascade=orphan", func() {
 			vm.OwnerReferences = nil
 			Expect(gc.Patch(ctx, vm, client.MergeFrom(base))).To(Succeed())
 		}
+		for _, dependent := range []client.Object{
+			&vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tkcctrl.ResourcePolicyName("orphaning")}},
+			&vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tkcctrl.ControlPlaneServiceName("orphaning")}},
+		} {
+			Expect(admin.Get(ctx, client.ObjectKeyFromObject(dependent), dependent)).To(Succeed())
+			base := dependent.DeepCopyObject().(client.Object)
+			dependent.SetOwnerReferences(nil)
+			Expect(gc.Patch(ctx, dependent, client.MergeFrom(base))).To(Succeed())
+		}
 		c := cluster(ns, "orphaning")
 		base := c.DeepCopy()
 		controllerutil.RemoveFinalizer(c, metav1.FinalizerOrphanDependents)
@@ -52,6 +62,8 @@ var _ = Describe("A cluster deleted with --cascade=orphan", func() {
 		}).Should(BeTrue())
 		Consistently(deletingVMs(ns)).WithTimeout(2 * time.Second).Should(BeEmpty())
 		Expect(vmNames(ns)()).To(ConsistOf(machines))
+		policy := &vmopv1.VirtualMachineSetResourcePolicy{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: tkcctrl.ResourcePolicyName("orphaning")}, policy)).To(Succeed(), "the orphaned VMs' policy stays with them")
 	})
 })
 
@@ -78,7 +90,7 @@ func garbageCollector() client.Client {
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "test-garbage-collector-"},
 		Rules: []rbacv1.PolicyRule{{
 			APIGroups: []string{vmopv1.GroupVersion.Group, runv1.GroupVersion.Group},
-			Resources: []string{"virtualmachines", "tanzukubernetesclusters"},
+			Resources: []string{"virtualmachines", "virtualmachinesetresourcepolicies", "virtualmachineservices", "tanzukubernetesclusters"},
 			Verbs:     []string{"get", "patch"},
 		}},
 	}

@@ -35,6 +35,7 @@ const PhaseChangedReason = "PhaseChanged"
 // +kubebuilder:rbac:groups=run.tanzu.vmware.com,resources=tanzukubernetesreleases,verbs=get;list;watch
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachines,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineclasses;virtualmachineclassbindings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=vmoperator.vmware.com,resources=virtualmachineservices;virtualmachinesetresourcepolicies,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reconciler turns TanzuKubernetesClusters into VirtualMachines and reports on them.
@@ -64,6 +65,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&runv1.TanzuKubernetesCluster{}).
 		Owns(&vmopv1.VirtualMachine{}).
+		// The service's status carries the API endpoint; the policy is made again if deleted.
+		Owns(&vmopv1.VirtualMachineService{}).
+		Owns(&vmopv1.VirtualMachineSetResourcePolicy{}).
 		Watches(&vmopv1.VirtualMachine{}, handler.EnqueueRequestsFromMapFunc(r.virtualMachineToClusters), builder.WithPredicates(notOwnedByCluster)).
 		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToClusters), specChanged).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToClusters), specChanged).
@@ -98,6 +102,8 @@ type scope struct {
 	rollouts []poolRollout
 	toDelete []string
 	replaced map[string]bool
+	// apiEndpoints is where the cluster's API is served: its control plane service's address.
+	apiEndpoints []runv1.APIEndpoint
 	// paused is set by the cluster.x-k8s.io/paused annotation: machines are left as they are.
 	paused bool
 	// observed says the steps got far enough for status to be computed from this scope.
@@ -154,7 +160,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !tkc.DeletionTimestamp.IsZero() {
 		return steps.Run(ctx, s, r.observeMachines, r.deleteMachines)
 	}
-	return steps.Run(ctx, s, r.resolveRelease, r.labelRelease, r.observeMachines, r.rollOut)
+	return steps.Run(ctx, s, r.resolveRelease, r.labelRelease, r.ensureInfrastructure, r.observeMachines, r.rollOut)
 }
 
 // setStatus computes the cluster's status from the scope, in one place.
@@ -178,6 +184,9 @@ func (r *Reconciler) setStatus(s *scope) {
 		version = s.release.Spec.KubernetesVersion
 	}
 	applyStatus(tkc, computeStatus(in), version)
+	if !in.Deleting {
+		tkc.Status.APIEndpoints = s.apiEndpoints
+	}
 }
 
 // bindingToClusters re-queues the clusters of the binding's namespace that use its class.

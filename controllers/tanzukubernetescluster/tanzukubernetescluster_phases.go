@@ -88,16 +88,20 @@ func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool P
 	tkc := s.cluster
 	vm := &vmopv1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   tkc.Namespace,
-			Name:        name,
-			Labels:      map[string]string{runv1.ClusterNameLabel: tkc.Name, runv1.PoolLabel: string(pool)},
-			Annotations: map[string]string{runv1.MachineSpecAnnotation: spec.annotation()},
+			Namespace: tkc.Namespace,
+			Name:      name,
+			Labels:    map[string]string{runv1.ClusterNameLabel: tkc.Name, runv1.PoolLabel: string(pool)},
+			Annotations: map[string]string{
+				runv1.MachineSpecAnnotation:         spec.annotation(),
+				vmopv1.ClusterModuleGroupAnnotation: ModuleGroup(pool),
+			},
 		},
 		Spec: vmopv1.VirtualMachineSpec{
-			ClassName:    spec.Class,
-			ImageName:    spec.Image,
-			PowerState:   vmopv1.VirtualMachinePoweredOn,
-			StorageClass: spec.StorageClass,
+			ClassName:          spec.Class,
+			ImageName:          spec.Image,
+			PowerState:         vmopv1.VirtualMachinePoweredOn,
+			StorageClass:       spec.StorageClass,
+			ResourcePolicyName: ResourcePolicyName(tkc.Name),
 		},
 	}
 	if err := controllerutil.SetControllerReference(tkc, vm, r.Client.Scheme()); err != nil {
@@ -171,8 +175,14 @@ func (r *Reconciler) deleteMachines(ctx context.Context, s *scope) (ctrl.Result,
 		return ctrl.Result{}, nil
 	}
 	if len(s.vms) == 0 {
+		// Then the policy, whose own finalizer removes its pool, folder and modules, and the service.
+		gone, err := r.deleteInfrastructure(ctx, s)
+		if err != nil || !gone {
+			s.log.Info("waiting for the resource policy and control plane service to be deleted")
+			return ctrl.Result{RequeueAfter: deletePollInterval}, err
+		}
 		controllerutil.RemoveFinalizer(s.cluster, runv1.TanzuKubernetesClusterFinalizer)
-		s.log.Info("all VirtualMachines gone; cluster released")
+		s.log.Info("all VirtualMachines, the resource policy and the control plane service gone; cluster released")
 		return ctrl.Result{}, nil
 	}
 	var errs []error

@@ -89,12 +89,31 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 		Expect(tkc.Status.Version).To(Equal("v1.21.2"))
 		names := append(tkcctrl.MachineNames("e2e", tkc.UID, tkcctrl.ControlPlanePool, 1),
 			tkcctrl.MachineNames("e2e", tkc.UID, tkcctrl.WorkersPool, 2)...)
-		for _, n := range names {
+		By("placing the machines in the cluster's pool, folder and a cluster module per pool")
+		policy := &vmopv1.VirtualMachineSetResourcePolicy{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: tkcctrl.ResourcePolicyName("e2e")}, policy)).To(Succeed())
+		members := map[string][]string{}
+		for _, pool := range []tkcctrl.Pool{tkcctrl.ControlPlanePool, tkcctrl.WorkersPool} {
+			id := policy.ModuleUUID(tkcctrl.ModuleGroup(pool))
+			Expect(id).NotTo(BeEmpty(), "module of pool %s", pool)
+			ids, err := inspect.ModuleMembers(ctx, id)
+			Expect(err).NotTo(HaveOccurred())
+			members[string(pool)] = ids
+		}
+		for i, n := range names {
 			vm, err := inspect.VMNamed(ctx, n)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(vm.PowerState).To(Equal("poweredOn"))
 			Expect(vm.IP).NotTo(BeEmpty())
+			Expect([]string{vm.ResourcePool, vm.Folder}).To(Equal([]string{"e2e", "e2e"}), "VM %s", n)
+			pool := string(tkcctrl.WorkersPool)
+			if i == 0 {
+				pool = string(tkcctrl.ControlPlanePool)
+			}
+			Expect(members[pool]).To(ContainElement(vm.MoID), "VM %s in the module of pool %s", n, pool)
 		}
+		Expect(members[string(tkcctrl.ControlPlanePool)]).To(HaveLen(1))
+		Expect(members[string(tkcctrl.WorkersPool)]).To(HaveLen(2))
 
 		By("deleting the cluster: every vSphere VM goes before the cluster does")
 		Expect(admin.Delete(ctx, tkc)).To(Succeed())
@@ -106,6 +125,7 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 			Expect(err).NotTo(HaveOccurred())
 			Expect(vms).To(BeEmpty())
 		}
+		Expect(apierrors.IsNotFound(admin.Get(ctx, client.ObjectKeyFromObject(policy), policy))).To(BeTrue(), "the policy, and with it the pool, folder and modules, went before the cluster")
 	})
 
 	It("rolls a 3+5 cluster to a new class one machine at a time, then upgrades it, as vSphere shows", func() {

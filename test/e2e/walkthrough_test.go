@@ -183,8 +183,17 @@ var _ = Describe("The walkthrough in Warn mode (as vSphere 7.0U2a)", Ordered, fu
 
 		Expect(w.kubectl("get", "tkc", "tkg-cluster-1-20-2", "-o", "jsonpath={.metadata.uid}")).To(Equal(uid), "the same cluster, not a new one")
 		Expect(w.kubectl("describe", "tkc", "tkg-cluster-1-20-2")).To(ContainSubstring("cluster changes from failed phase to creating phase"))
-		vms := cli.Table(w.govc("govc find /DC0/vm/cormac-new-ns -type m -runtime.powerState poweredOn"))
-		Expect(vms).To(HaveLen(8), "three control plane and five worker VMs, powered on in vCenter")
+		vms := cli.Table(w.govc("govc find /DC0/vm/cormac-new-ns/tkg-cluster-1-20-2 -type m -runtime.powerState poweredOn"))
+		Expect(vms).To(HaveLen(8), "three control plane and five worker VMs, powered on in vCenter, in the cluster's folder")
+
+		By("serving the cluster's API at the address the load balancer gave its control plane service")
+		Eventually(func() []string {
+			return cli.Columns(strings.Split(strings.TrimSpace(w.kubectl("get", "vmservice", "tkg-cluster-1-20-2-control-plane")), "\n")[1])
+		}).Should(HaveExactElements("tkg-cluster-1-20-2-control-plane", "LoadBalancer", Not(BeEmpty()), MatchRegexp(`^127\.`), "6443", Not(BeEmpty())))
+		external := cli.Columns(strings.Split(strings.TrimSpace(w.kubectl("get", "vmservice", "tkg-cluster-1-20-2-control-plane")), "\n")[1])[3]
+		Eventually(func() string {
+			return w.kubectl("get", "tkc", "tkg-cluster-1-20-2", "-o", "jsonpath={.status.apiEndpoints[0].host}:{.status.apiEndpoints[0].port}")
+		}).Should(Equal(external + ":6443"))
 	})
 
 	It("lists a newer release the admin publishes as the cluster's update", func() {

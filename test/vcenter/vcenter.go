@@ -11,6 +11,8 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vapi/cluster"
+	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -21,6 +23,8 @@ import (
 // Inspector reads a vCenter's inventory.
 type Inspector struct {
 	client *govmomi.Client
+	// user logs the REST client in, for the APIs SOAP lacks (cluster modules).
+	user *url.Userinfo
 }
 
 // Connect logs in to the vCenter at u (credentials in its user info).
@@ -29,7 +33,7 @@ func Connect(ctx context.Context, u *url.URL) (*Inspector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log in to %s: %w", u.Host, err)
 	}
-	return &Inspector{client: c}, nil
+	return &Inspector{client: c, user: u.User}, nil
 }
 
 // VM is what specs check about a vSphere VM.
@@ -259,3 +263,21 @@ func (i *Inspector) VMsInFolders(ctx context.Context, folders ...string) ([]Plac
 
 // Logout ends the inspector's session.
 func (i *Inspector) Logout(ctx context.Context) error { return i.client.Logout(ctx) }
+
+// ModuleMembers returns the managed object ids of the VMs in the vSphere cluster module id.
+func (i *Inspector) ModuleMembers(ctx context.Context, id string) ([]string, error) {
+	rc := rest.NewClient(i.client.Client)
+	if err := rc.Login(ctx, i.user); err != nil {
+		return nil, fmt.Errorf("log in to the REST API: %w", err)
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	refs, err := cluster.NewManager(rc).ListModuleMembers(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("list members of cluster module %s: %w", id, err)
+	}
+	ids := make([]string, len(refs))
+	for n, ref := range refs {
+		ids[n] = ref.Value
+	}
+	return ids, nil
+}

@@ -169,8 +169,21 @@ const (
 	NodeStateError NodeState = "error"
 )
 
+// APIEndpoint is where a cluster's Kubernetes API is served.
+type APIEndpoint struct {
+	// Host is the endpoint's IP address or DNS name.
+	Host string `json:"host"`
+	// Port is the endpoint's port.
+	Port int `json:"port"`
+}
+
 // TanzuKubernetesClusterStatus is the cluster as it is.
 type TanzuKubernetesClusterStatus struct {
+	// APIEndpoints are where the cluster's API is served: the address the load balancer gave the
+	// control plane's VirtualMachineService, port 6443. Empty until it has one.
+	// +optional
+	APIEndpoints []APIEndpoint `json:"apiEndpoints,omitempty"`
+
 	// Phase is creating, running, updating, failed or deleting.
 	// +optional
 	Phase TanzuKubernetesClusterPhase `json:"phase,omitempty"`
