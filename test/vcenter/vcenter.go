@@ -216,8 +216,9 @@ type Placed struct {
 	MoID, Name, Folder, InstanceUUID, PowerState, IP, ChangeVersion string
 }
 
-// VMsInFolders returns every VM whose parent folder has one of the given names, such as the
-// namespaces' folders, read in one property collector call.
+// VMsInFolders returns every VM in a folder with one of the given names, such as the
+// namespaces' folders, or in a folder below one (a cluster's), read in two property collector
+// calls; Folder is the named folder.
 func (i *Inspector) VMsInFolders(ctx context.Context, folders ...string) ([]Placed, error) {
 	m := view.NewManager(i.client.Client)
 	v, err := m.CreateContainerView(ctx, i.client.ServiceContent.RootFolder, []string{"VirtualMachine", "Folder"}, true)
@@ -226,18 +227,30 @@ func (i *Inspector) VMsInFolders(ctx context.Context, folders ...string) ([]Plac
 	}
 	defer func() { _ = v.Destroy(ctx) }()
 	var fs []mo.Folder
-	if err := v.Retrieve(ctx, []string{"Folder"}, []string{"name"}, &fs); err != nil {
+	if err := v.Retrieve(ctx, []string{"Folder"}, []string{"name", "parent"}, &fs); err != nil {
 		return nil, fmt.Errorf("read folders: %w", err)
 	}
 	wanted := map[string]bool{}
 	for _, name := range folders {
 		wanted[name] = true
 	}
-	names := map[types.ManagedObjectReference]string{}
+	byRef := map[types.ManagedObjectReference]mo.Folder{}
 	for _, f := range fs {
-		if wanted[f.Name] {
-			names[f.Self] = f.Name
+		byRef[f.Self] = f
+	}
+	// named is the wanted folder at or above ref; "" when there is none.
+	named := func(ref *types.ManagedObjectReference) string {
+		for ref != nil {
+			f, ok := byRef[*ref]
+			if !ok {
+				return ""
+			}
+			if wanted[f.Name] {
+				return f.Name
+			}
+			ref = f.Parent
 		}
+		return ""
 	}
 	var vms []mo.VirtualMachine
 	props := []string{"name", "parent", "config.instanceUuid", "config.changeVersion", "runtime.powerState", "guest.ipAddress"}
@@ -246,10 +259,11 @@ func (i *Inspector) VMsInFolders(ctx context.Context, folders ...string) ([]Plac
 	}
 	var out []Placed
 	for _, vm := range vms {
-		if vm.Parent == nil || names[*vm.Parent] == "" {
+		folder := named(vm.Parent)
+		if folder == "" {
 			continue
 		}
-		p := Placed{MoID: vm.Self.Value, Name: vm.Name, Folder: names[*vm.Parent], PowerState: string(vm.Runtime.PowerState)}
+		p := Placed{MoID: vm.Self.Value, Name: vm.Name, Folder: folder, PowerState: string(vm.Runtime.PowerState)}
 		if vm.Config != nil {
 			p.InstanceUUID, p.ChangeVersion = vm.Config.InstanceUuid, vm.Config.ChangeVersion
 		}
