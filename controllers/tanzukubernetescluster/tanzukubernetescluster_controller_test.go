@@ -122,12 +122,14 @@ var _ = Describe("observe", func() {
 		Entry("anything else", "SomethingTransient", false),
 	)
 
-	It("does not block a healthy VM, whatever its prerequisites say now", func() {
+	It("does not block a healthy VM, whatever its prerequisites say now, but warns", func() {
 		vm := objects.VM("ns", "m", "c", "i")
 		vm.Status.PowerState, vm.Status.VmIp = vmopv1.VirtualMachinePoweredOn, "192.168.128.1"
 		conditions.Set(&vm.Status.Conditions, conditions.False(vmopv1.VirtualMachinePrereqReadyCondition,
 			vmopv1.VirtualMachineClassBindingNotFoundReason, vmopv1.ConditionSeverityWarning, "revoked"))
-		Expect(observe("m", WorkersPool, vm)).To(HaveField("Blocked", BeNil()))
+		m := observe("m", WorkersPool, vm)
+		Expect(m.Blocked).To(BeNil())
+		Expect(m.Warning).To(Equal(&Blocker{Reason: vmopv1.VirtualMachineClassBindingNotFoundReason, Message: "revoked"}))
 	})
 
 	It("spells no VM condition or reason itself: they come from the API package", func() {

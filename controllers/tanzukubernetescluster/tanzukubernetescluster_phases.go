@@ -66,7 +66,7 @@ func clusterRelease(dist runv1.Distribution, releases []runv1.TanzuKubernetesRel
 
 // observe is one machine's state from its VM (nil when not made yet). A VM the VM controller
 // holds back for a missing class, binding or image blocks the machine; a healthy VM never does,
-// since revoking a binding does not stop what runs.
+// since revoking a binding does not stop what runs: it only warns.
 func observe(name string, pool Pool, vm *vmopv1.VirtualMachine) MachineState {
 	m := MachineState{Name: name, Pool: pool}
 	if vm == nil {
@@ -74,8 +74,13 @@ func observe(name string, pool Pool, vm *vmopv1.VirtualMachine) MachineState {
 	}
 	m.Exists = true
 	m.Healthy = vm.DeletionTimestamp.IsZero() && vm.Status.PowerState == vmopv1.VirtualMachinePoweredOn && vm.Status.VmIp != ""
-	if c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition); !m.Healthy && c != nil &&
-		c.Status == corev1.ConditionFalse && vmBlockingReasons[c.Reason] {
+	c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition)
+	if c == nil || c.Status != corev1.ConditionFalse || !vmBlockingReasons[c.Reason] {
+		return m
+	}
+	if m.Healthy {
+		m.Warning = &Blocker{Reason: c.Reason, Message: c.Message}
+	} else {
 		m.Blocked = &Blocker{Reason: c.Reason, Message: c.Message}
 	}
 	return m

@@ -30,6 +30,7 @@ var conditionOrder = []vmopv1.ConditionType{
 	runv1.TanzuKubernetesReleaseCompatibleCondition,
 	runv1.UpdatesAvailableCondition,
 	runv1.MachinesSpecUpToDateCondition,
+	runv1.MachinePrereqsReadyCondition,
 	runv1.PausedCondition,
 	runv1.ReadyCondition,
 }
@@ -56,6 +57,9 @@ type MachineState struct {
 	Healthy bool
 	// Blocked is why the machine is held back; nil when nothing blocks it.
 	Blocked *Blocker
+	// Warning is why a healthy machine could not be made again now (its VM lost a prerequisite
+	// since it was made); nil when it could.
+	Warning *Blocker
 	// Outdated says the machine was made from an earlier spec of its pool and awaits replacement.
 	Outdated bool
 }
@@ -109,8 +113,11 @@ func computeStatus(in statusInput) clusterStatus {
 		in.ReleaseCompatible,
 		in.UpdatesAvailable,
 		machinesSpecUpToDateCondition(in.Rollouts, in.Machines, in.Paused),
-		readyCondition(in),
 	)
+	if c, ok := machinePrereqsCondition(in.Machines); ok {
+		out.Conditions = append(out.Conditions, c)
+	}
+	out.Conditions = append(out.Conditions, readyCondition(in))
 	out.NodeStatus, out.VMStatus = nodeStates(in.Machines)
 	return out
 }
@@ -280,6 +287,24 @@ func applyStatus(tkc *runv1.TanzuKubernetesCluster, s clusterStatus, kubernetesV
 }
 
 func blocked(machines []MachineState) []MachineState { return blockedIn(machines, "") }
+
+// machinePrereqsCondition warns, in the blocked machines' form, about the running machines whose
+// VMs lost a prerequisite; ok is false when none did.
+func machinePrereqsCondition(machines []MachineState) (c vmopv1.Condition, ok bool) {
+	var warned []MachineState
+	for _, m := range machines {
+		if m.Warning != nil {
+			w := m
+			w.Blocked = m.Warning
+			warned = append(warned, w)
+		}
+	}
+	if len(warned) == 0 {
+		return c, false
+	}
+	return conditions.False(runv1.MachinePrereqsReadyCondition, sourceReason(warned[0]), vmopv1.ConditionSeverityWarning,
+		"Running machines keep running; a replacement or a new machine would wait:\n%s", blockedMessage(warned)), true
+}
 
 // blockedIn lists the blocked machines of pool ("" for both), in order.
 func blockedIn(machines []MachineState, pool Pool) []MachineState {

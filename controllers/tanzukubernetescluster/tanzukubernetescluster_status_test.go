@@ -77,6 +77,31 @@ func count(machines []MachineState, pool Pool) int {
 	return n
 }
 
+var _ = Describe("MachinePrereqsReady", func() {
+	It("warns about running machines whose VMs lost a prerequisite, in the blocked machines' form, and keeps the cluster running", func() {
+		ms := machines(1, 2, func(m *MachineState) {
+			allHealthy(m)
+			if m.Pool == WorkersPool {
+				m.Warning = &Blocker{Reason: vmopv1.VirtualMachineClassBindingNotFoundReason, Message: `VirtualMachineClass "best-effort-medium" is not bound in namespace "ns"`}
+			}
+		})
+		out := computeStatus(statusInput{ControlPlaneCount: 1, WorkerCount: 2, Machines: ms})
+		Expect(out.Phase).To(Equal(runv1.PhaseRunning))
+		c := conditions.Get(out.Conditions, runv1.MachinePrereqsReadyCondition)
+		Expect(c).NotTo(BeNil())
+		Expect([]any{c.Status, c.Severity, c.Reason}).To(Equal([]any{corev1.ConditionFalse, vmopv1.ConditionSeverityWarning, "VirtualMachineClassBindingNotFound @ Machine/w-a"}))
+		Expect(strings.Split(c.Message, "\n")).To(Equal([]string{
+			"Running machines keep running; a replacement or a new machine would wait:",
+			`Machines w-a, w-b: VirtualMachineClassBindingNotFound: VirtualMachineClass "best-effort-medium" is not bound in namespace "ns"`,
+		}))
+		Expect(conditions.IsTrue(out.Conditions, runv1.ReadyCondition)).To(BeTrue())
+
+		By("absent while every running machine could be made again")
+		healthyOnly := computeStatus(statusInput{ControlPlaneCount: 1, WorkerCount: 2, Machines: machines(1, 2, allHealthy)})
+		Expect(conditions.Get(healthyOnly.Conditions, runv1.MachinePrereqsReadyCondition)).To(BeNil())
+	})
+})
+
 var _ = Describe("ControlPlaneReady", func() {
 	It("names the first blocked control plane machine and lists every blocked machine (walkthrough step 5)", func() {
 		c := controlPlaneReadyCondition(machines(3, 5, allBlocked), 3)

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 
+	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/enforcement"
@@ -61,18 +62,19 @@ var _ = Describe("Bindings revoked under running VMs and clusters", Ordered, Lab
 		}
 		Eventually(f.withoutWarning).WithTimeout(time.Minute).Should(BeEmpty())
 		warned := time.Since(revoked)
+		Eventually(f.clustersShowingRevocation).WithTimeout(time.Minute).Should(Equal(clusters))
+		clustersWarned := time.Since(revoked)
 		time.Sleep(settle)
 		after := f.placed()
 
 		off, gone, reconfigured := compareVSphere(before, after)
 		vms := f.virtualMachines()
 		deleting := deletionsHeld(vms)
-		clustersWarned := f.clustersShowingRevocation()
 		reportFigure("R4 revocation under load: %d bindings revoked under %d running VMs (%d standalone, %d cluster nodes) and %d clusters: "+
 			"%d VMs powered off, %d deleted, %d reconfigured in vSphere (config.changeVersion), %d VirtualMachines deleting; "+
-			"%d/%d VirtualMachines show the Warning within %.1f s; %d/%d clusters show it in their conditions",
+			"%d/%d VirtualMachines show the Warning within %.1f s; %d/%d clusters show it (MachinePrereqsReady) within %.1f s",
 			len(bindings.Items), len(before), namespaces*perNamespace, len(before)-namespaces*perNamespace, clusters,
-			off, gone, reconfigured, deleting, len(vms)-len(f.withoutWarning()), len(vms), warned.Seconds(), clustersWarned, clusters)
+			off, gone, reconfigured, deleting, len(vms)-len(f.withoutWarning()), len(vms), warned.Seconds(), f.clustersShowingRevocation(), clusters, clustersWarned.Seconds())
 		Expect([]int{off, gone, reconfigured, deleting}).To(Equal([]int{0, 0, 0, 0}))
 		Expect(len(before)).To(Equal(namespaces*perNamespace + 2*clusters))
 		Expect(f.clustersNotRunning()).To(Succeed(), "revocation stops no cluster")
@@ -121,15 +123,14 @@ func (f *fleet) withoutWarning() []string {
 	return missing
 }
 
-// clustersShowingRevocation counts the clusters with a condition naming the missing binding.
+// clustersShowingRevocation counts the clusters whose MachinePrereqsReady warns of the missing
+// binding.
 func (f *fleet) clustersShowingRevocation() int {
 	n := 0
 	for _, tkc := range f.clusters() {
-		for _, c := range tkc.Status.Conditions {
-			if strings.Contains(c.Reason, vmopv1.VirtualMachineClassBindingNotFoundReason) || strings.Contains(c.Message, "not bound") {
-				n++
-				break
-			}
+		c := conditions.Get(tkc.Status.Conditions, runv1.MachinePrereqsReadyCondition)
+		if c != nil && c.Severity == vmopv1.ConditionSeverityWarning && strings.HasPrefix(c.Reason, vmopv1.VirtualMachineClassBindingNotFoundReason+" @ ") {
+			n++
 		}
 	}
 	return n

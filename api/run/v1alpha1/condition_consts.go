@@ -29,6 +29,11 @@ const (
 	// rollout cannot go on, its reason and message say what is missing (Warning: the outdated
 	// machines keep running).
 	MachinesSpecUpToDateCondition vmopv1.ConditionType = "MachinesSpecUpToDate"
+	// MachinePrereqsReadyCondition is False, severity Warning, while a running machine's VM has
+	// lost a prerequisite it was made with (its class's binding revoked, its class, image or
+	// storage class gone): the machine keeps running, but a replacement or a new machine would
+	// wait. The reason is the VM's, "@ Machine/<name>"; the condition is absent otherwise.
+	MachinePrereqsReadyCondition vmopv1.ConditionType = "MachinePrereqsReady"
 	// PausedCondition is True, with reason Paused, while the cluster carries the
 	// cluster.x-k8s.io/paused annotation; it is absent otherwise.
 	PausedCondition vmopv1.ConditionType = "Paused"
