@@ -10,6 +10,8 @@ targets=(
 	"FuzzVirtualMachineClassAdmission ./test/admissionfuzz"
 	"FuzzVirtualMachineClassBindingAdmission ./test/admissionfuzz"
 	"FuzzTanzuKubernetesClusterAdmission ./test/admissionfuzz"
+	"FuzzVirtualMachineServiceAdmission ./test/admissionfuzz"
+	"FuzzVirtualMachineSetResourcePolicyAdmission ./test/admissionfuzz"
 	"FuzzParse ./internal/tkr"
 )
 

@@ -3,6 +3,8 @@ package admissionfuzz_test
 import (
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
@@ -15,6 +17,8 @@ import (
 	vmwebhook "github.com/vm-service/vm-service/webhooks/virtualmachine"
 	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
 	bindingwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclassbinding"
+	vmservicewebhook "github.com/vm-service/vm-service/webhooks/virtualmachineservice"
+	policywebhook "github.com/vm-service/vm-service/webhooks/virtualmachinesetresourcepolicy"
 )
 
 // The targets live here, outside the webhooks' packages, so a failing seed under `make test`
@@ -70,4 +74,32 @@ func FuzzTanzuKubernetesClusterAdmission(f *testing.F) {
 		[][]byte{admissionfuzz.Seed(f, cluster), admissionfuzz.Seed(f, pinned)},
 		admission.WithDefaulter(s, &tkcwebhook.Defaulter{Readers: readers}),
 		admission.WithValidator(s, &tkcwebhook.Validator{ClassPolicy: enforcement.ClassPolicy{Readers: readers, Mode: enforcement.Deny}}))
+}
+
+// FuzzVirtualMachineServiceAdmission sends fuzzed AdmissionReviews to the VirtualMachineService
+// webhook.
+func FuzzVirtualMachineServiceAdmission(f *testing.F) {
+	lb := objects.VMService(admissionfuzz.Namespace, "web", "web")
+	lb.Spec.Type = vmopv1.VirtualMachineServiceTypeLoadBalancer
+	external := &vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: admissionfuzz.Namespace, Name: "ext"},
+		Spec: vmopv1.VirtualMachineServiceSpec{Type: vmopv1.VirtualMachineServiceTypeExternalName, ExternalName: "db.example.com"}}
+	admissionfuzz.Fuzz(f, vmopv1.GroupVersion.WithKind("VirtualMachineService"),
+		[][]byte{admissionfuzz.Seed(f, objects.VMService(admissionfuzz.Namespace, "web", "web")), admissionfuzz.Seed(f, lb), admissionfuzz.Seed(f, external)},
+		admission.WithValidator(scheme.New(), &vmservicewebhook.Validator{}))
+}
+
+// FuzzVirtualMachineSetResourcePolicyAdmission sends fuzzed AdmissionReviews to the resource
+// policy webhook, deletes included (the guard that reads which VMs name the policy).
+func FuzzVirtualMachineSetResourcePolicyAdmission(f *testing.F) {
+	policy := &vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: admissionfuzz.Namespace, Name: "tkc"},
+		Spec: vmopv1.VirtualMachineSetResourcePolicySpec{
+			ResourcePool: vmopv1.ResourcePoolSpec{Name: "tkc",
+				Reservations: vmopv1.VirtualMachineResourceSpec{Cpu: resource.MustParse("1"), Memory: resource.MustParse("1Gi")},
+				Limits:       vmopv1.VirtualMachineResourceSpec{Cpu: resource.MustParse("2"), Memory: resource.MustParse("2Gi")}},
+			Folder:         vmopv1.FolderSpec{Name: "tkc"},
+			ClusterModules: []vmopv1.ClusterModuleSpec{{GroupName: "control-plane"}, {GroupName: "workers"}},
+		}}
+	admissionfuzz.Fuzz(f, vmopv1.GroupVersion.WithKind("VirtualMachineSetResourcePolicy"),
+		[][]byte{admissionfuzz.Seed(f, policy)},
+		admission.WithValidator(scheme.New(), &policywebhook.Validator{Readers: admissionfuzz.Readers()}))
 }
