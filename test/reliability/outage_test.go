@@ -107,11 +107,18 @@ var _ = Describe("A vCenter outage in the middle of provisioning and deletions",
 	})
 })
 
-// unreachable counts the VirtualMachines whose VirtualMachineProvisioned says vCenter is unreachable.
+// unreachable counts the VirtualMachines that say vCenter is unreachable: in
+// VirtualMachineProvisioned, or, for a cluster's nodes waiting on their resource policy, through
+// the policy's own reason that their VirtualMachinePrereqReady quotes.
 func (f *fleet) unreachable() int {
 	n := 0
 	for _, vm := range f.virtualMachines() {
-		if c := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition); c != nil && c.Reason == vmopv1.VCenterUnreachableReason {
+		provisioned := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachineProvisionedCondition)
+		prereq := conditions.Get(vm.Status.Conditions, vmopv1.VirtualMachinePrereqReadyCondition)
+		switch {
+		case provisioned != nil && provisioned.Reason == vmopv1.VCenterUnreachableReason:
+			n++
+		case prereq != nil && prereq.Reason == vmopv1.VirtualMachineSetResourcePolicyNotReadyReason && strings.Contains(prereq.Message, "unreachable"):
 			n++
 		}
 	}
