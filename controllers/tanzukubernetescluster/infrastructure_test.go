@@ -10,7 +10,6 @@ import (
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -25,7 +24,7 @@ var _ = Describe("A cluster's resource policy and control plane service", func()
 		owner := cluster(ns, "infra")
 
 		policy := &vmopv1.VirtualMachineSetResourcePolicy{}
-		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: tkcctrl.ResourcePolicyName("infra")}, policy)).To(Succeed())
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: runv1.ResourcePolicyName("infra")}, policy)).To(Succeed())
 		Expect(metav1.IsControlledBy(policy, owner)).To(BeTrue())
 		Expect(policy.Spec.ResourcePool.Name).To(Equal("infra"))
 		Expect(policy.Spec.Folder.Name).To(Equal("infra"))

@@ -13,7 +13,6 @@ import (
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -44,8 +43,8 @@ var _ = Describe("A cluster deleted with --cascade=orphan", func() {
 			Expect(gc.Patch(ctx, vm, client.MergeFrom(base))).To(Succeed())
 		}
 		for _, dependent := range []client.Object{
-			&vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tkcctrl.ResourcePolicyName("orphaning")}},
-			&vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tkcctrl.ControlPlaneServiceName("orphaning")}},
+			&vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: runv1.ResourcePolicyName("orphaning")}},
+			&vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: runv1.ControlPlaneServiceName("orphaning")}},
 		} {
 			Expect(admin.Get(ctx, client.ObjectKeyFromObject(dependent), dependent)).To(Succeed())
 			base := dependent.DeepCopyObject().(client.Object)
@@ -63,7 +62,7 @@ var _ = Describe("A cluster deleted with --cascade=orphan", func() {
 		Consistently(deletingVMs(ns)).WithTimeout(2 * time.Second).Should(BeEmpty())
 		Expect(vmNames(ns)()).To(ConsistOf(machines))
 		policy := &vmopv1.VirtualMachineSetResourcePolicy{}
-		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: tkcctrl.ResourcePolicyName("orphaning")}, policy)).To(Succeed(), "the orphaned VMs' policy stays with them")
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: runv1.ResourcePolicyName("orphaning")}, policy)).To(Succeed(), "the orphaned VMs' policy stays with them")
 	})
 })
 

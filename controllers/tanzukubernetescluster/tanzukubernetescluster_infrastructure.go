@@ -23,12 +23,6 @@ import (
 // APIServerPort is the port of a cluster's API endpoint and of its control plane VMs' apiserver.
 const APIServerPort = 6443
 
-// ResourcePolicyName is the VirtualMachineSetResourcePolicy of a cluster's VMs.
-func ResourcePolicyName(cluster string) string { return cluster }
-
-// ControlPlaneServiceName is the VirtualMachineService in front of a cluster's control plane.
-func ControlPlaneServiceName(cluster string) string { return cluster + "-control-plane" }
-
 // ModuleGroup is the cluster module group of a pool's machines.
 func ModuleGroup(pool Pool) string { return string(pool) }
 
@@ -36,7 +30,7 @@ func ModuleGroup(pool Pool) string { return string(pool) }
 // the API endpoint from the service.
 func (r *Reconciler) ensureInfrastructure(ctx context.Context, s *scope) (ctrl.Result, error) {
 	tkc := s.cluster
-	policy := &vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: ResourcePolicyName(tkc.Name)}}
+	policy := &vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: runv1.ResourcePolicyName(tkc.Name)}}
 	err := r.ensureControlled(ctx, tkc, policy, func() {
 		policy.Spec.ResourcePool.Name = tkc.Name
 		policy.Spec.Folder.Name = tkc.Name
@@ -45,7 +39,7 @@ func (r *Reconciler) ensureInfrastructure(ctx context.Context, s *scope) (ctrl.R
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	svc := &vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: ControlPlaneServiceName(tkc.Name)}}
+	svc := &vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: runv1.ControlPlaneServiceName(tkc.Name)}}
 	err = r.ensureControlled(ctx, tkc, svc, func() {
 		svc.Spec.Type = vmopv1.VirtualMachineServiceTypeLoadBalancer
 		svc.Spec.Ports = []vmopv1.VirtualMachineServicePort{{Name: "apiserver", Protocol: "TCP", Port: APIServerPort, TargetPort: APIServerPort}}
@@ -107,8 +101,8 @@ func (r *Reconciler) deleteInfrastructure(ctx context.Context, s *scope) (bool, 
 	gone := true
 	var errs []error
 	for _, obj := range []client.Object{
-		&vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: ControlPlaneServiceName(tkc.Name)}},
-		&vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: ResourcePolicyName(tkc.Name)}},
+		&vmopv1.VirtualMachineService{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: runv1.ControlPlaneServiceName(tkc.Name)}},
+		&vmopv1.VirtualMachineSetResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: tkc.Namespace, Name: runv1.ResourcePolicyName(tkc.Name)}},
 	} {
 		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); apierrors.IsNotFound(err) {
 			continue

@@ -106,7 +106,7 @@ func (r *Reconciler) createVM(ctx context.Context, s *scope, name string, pool P
 			ImageName:          spec.Image,
 			PowerState:         vmopv1.VirtualMachinePoweredOn,
 			StorageClass:       spec.StorageClass,
-			ResourcePolicyName: ResourcePolicyName(tkc.Name),
+			ResourcePolicyName: runv1.ResourcePolicyName(tkc.Name),
 		},
 	}
 	if err := controllerutil.SetControllerReference(tkc, vm, r.Client.Scheme()); err != nil {

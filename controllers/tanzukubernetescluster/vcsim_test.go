@@ -91,7 +91,7 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 			tkcctrl.MachineNames("e2e", tkc.UID, tkcctrl.WorkersPool, 2)...)
 		By("placing the machines in the cluster's pool, folder and a cluster module per pool")
 		policy := &vmopv1.VirtualMachineSetResourcePolicy{}
-		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: tkcctrl.ResourcePolicyName("e2e")}, policy)).To(Succeed())
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: runv1.ResourcePolicyName("e2e")}, policy)).To(Succeed())
 		members := map[string][]string{}
 		for _, pool := range []tkcctrl.Pool{tkcctrl.ControlPlanePool, tkcctrl.WorkersPool} {
 			id := policy.ModuleUUID(tkcctrl.ModuleGroup(pool))

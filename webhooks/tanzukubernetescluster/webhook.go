@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -82,6 +83,9 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 		return nil, err
 	}
 	f := enforcement.Findings{Invalid: owned}
+	if old == nil {
+		f.Invalid = append(f.Invalid, nameErrors(tkc.Name)...)
+	}
 	pools := []struct {
 		name      string
 		pool, was *runv1.TopologySettings
@@ -214,4 +218,21 @@ func versionFieldError(err error) *field.Error {
 		return field.Required(path, err.Error())
 	}
 	return field.Invalid(path, ve.Value, err.Error())
+}
+
+// maxNameLength keeps the cluster's control plane service, <name>-control-plane, a valid Service
+// name (a DNS-1035 label of at most 63 characters).
+var maxNameLength = validation.DNS1035LabelMaxLength - len(runv1.ControlPlaneServiceName(""))
+
+// nameErrors refuses a cluster name its control plane service could not carry.
+func nameErrors(name string) field.ErrorList {
+	path := field.NewPath("metadata", "name")
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1035Label(name) {
+		errs = append(errs, field.Invalid(path, name, msg))
+	}
+	if len(name) > maxNameLength {
+		errs = append(errs, field.TooLong(path, name, maxNameLength))
+	}
+	return errs
 }

@@ -53,6 +53,16 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 		))
 	})
 
+	It("refuses a cluster name its control plane service could not carry", func() {
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		long := objects.Cluster(ns, "c234567890123456789012345678901234567890123456789x", "guaranteed-medium", "best-effort-medium")
+		err := admin.Create(ctx, long)
+		Expect(causes(err)).To(ConsistOf("metadata.name"))
+		Expect(err.Error()).To(ContainSubstring("49"))
+		Expect(admin.Create(ctx, objects.Cluster(ns, "1-starts-with-a-digit", "guaranteed-medium", "best-effort-medium"))).NotTo(Succeed())
+		created(admin, objects.Cluster(ns, "c23456789012345678901234567890123456789012345678x", "guaranteed-medium", "best-effort-medium"))
+	})
+
 	It("lists every pool problem at once", func() {
 		bind(ns, "guaranteed-medium", "best-effort-medium")
 		tkc := objects.Cluster(ns, "bad-pools", "guaranteed-medium", "best-effort-medium")
