@@ -1,6 +1,8 @@
 package vcentersync
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -24,4 +26,32 @@ var (
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(syncsTotal, lastSuccess, writesTotal)
+}
+
+// lagGauge reports how far the mirror may be behind vCenter: the seconds since this Syncer last
+// completed a sync, or since it started when none has completed yet. It is computed when scraped,
+// so a stuck sync shows a growing lag rather than a stale value. Only the leader runs a Syncer,
+// so only the leader reports it.
+func (s *Syncer) lagGauge(started time.Time) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vmservice_vcenter_sync_lag_seconds",
+		Help: "Seconds since the last complete vCenter sync (since the sync started, before the first); reported by the leader.",
+	}, func() float64 {
+		last := s.LastSync()
+		if last.IsZero() {
+			last = started
+		}
+		return time.Since(last).Seconds()
+	})
+}
+
+// registerLag registers the lag gauge while the Syncer runs; the returned function removes it.
+func (s *Syncer) registerLag() (unregister func()) {
+	g := s.lagGauge(time.Now())
+	if err := ctrlmetrics.Registry.Register(g); err != nil {
+		// Another Syncer in this process (a test) reports it already.
+		s.log.Info("vCenter sync lag gauge not registered", "reason", err.Error())
+		return func() {}
+	}
+	return func() { ctrlmetrics.Registry.Unregister(g) }
 }

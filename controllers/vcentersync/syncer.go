@@ -138,6 +138,7 @@ func (s *Syncer) NeedLeaderElection() bool { return true }
 func (s *Syncer) Start(ctx context.Context) error {
 	s.log.Info("starting vCenter sync", "interval", s.interval.String())
 	defer s.vcenter.Close(ctx)
+	defer s.registerLag()()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -7,6 +7,7 @@ package virtualmachine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -73,6 +74,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.Live == nil {
 		r.Live = mgr.GetAPIReader()
+	}
+	if err := mgr.Add(&blockedMetrics{cache: mgr.GetClient()}); err != nil {
+		return fmt.Errorf("add blocked VirtualMachines gauge: %w", err)
 	}
 	// Recover from a vCenter outage within a minute of its end, not after the default ~16 minutes.
 	// A passing error (a conflict, a busy simulator) is retried at once as by default: a base of

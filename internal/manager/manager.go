@@ -22,6 +22,7 @@ import (
 	vmctrl "github.com/vm-service/vm-service/controllers/virtualmachine"
 	imagesync "github.com/vm-service/vm-service/controllers/virtualmachineimage"
 	policyctrl "github.com/vm-service/vm-service/controllers/virtualmachinesetresourcepolicy"
+	"github.com/vm-service/vm-service/internal/admissionmetrics"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
@@ -125,9 +126,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// A process may build the manager more than once (tests restart it); each controller's
 		// name is its kind, so names stay unique within one manager.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		WebhookServer: webhook.NewServer(webhook.Options{
+		// Every webhook registers on this server, so wrapping it measures every admission
+		// decision in one place.
+		WebhookServer: admissionmetrics.Instrument(webhook.NewServer(webhook.Options{
 			Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir,
-		}),
+		})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new manager: %w", err)

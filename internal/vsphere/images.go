@@ -28,7 +28,7 @@ type ovfInfo struct {
 func (p *GovmomiProvider) ListImages(ctx context.Context) ([]Image, error) {
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("library", p.cfg.ContentLibrary))
 	var images []Image
-	err := p.session.do(ctx, func(ctx context.Context, c *clients) error {
+	err := p.session.do(ctx, opListImages, func(ctx context.Context, c *clients) error {
 		var err error
 		images, err = p.listImages(ctx, c)
 		return err

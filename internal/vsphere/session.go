@@ -49,13 +49,16 @@ type session struct {
 // (NotAuthenticated, HTTP 401) or the connection broke, do logs in again and runs fn once more;
 // fn must therefore be safe to repeat, which every Provider operation is. The whole call is
 // bounded by Config.CallTimeout; running out of it counts as vCenter being unreachable.
-func (s *session) do(ctx context.Context, fn func(context.Context, *clients) error) error {
+//
+// Every operation is counted and timed under op (see metrics.go), here, once for all callers.
+func (s *session) do(ctx context.Context, op string, fn func(context.Context, *clients) error) (err error) {
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
+	defer func(start time.Time) { observeCall(op, start, err) }(time.Now())
 	timeout := s.cfg.callTimeout()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errCallTimeout)
 	defer cancel()
-	err := s.try(ctx, fn)
+	err = s.try(ctx, fn)
 	if err != nil && errors.Is(context.Cause(ctx), errCallTimeout) {
 		return fmt.Errorf("%w: no answer within %s (--vcenter-call-timeout): %w", ErrUnreachable, timeout, err)
 	}

@@ -35,7 +35,7 @@ func (p *GovmomiProvider) EnsureVM(ctx context.Context, spec VMSpec) (VMState, e
 		"namespace", spec.Namespace, "name", spec.Name, "instanceUUID", spec.InstanceUUID))
 
 	var state VMState
-	err := p.session.do(ctx, func(ctx context.Context, c *clients) error {
+	err := p.session.do(ctx, opEnsureVM, func(ctx context.Context, c *clients) error {
 		var err error
 		state, err = p.ensureVM(ctx, c, spec)
 		return err
@@ -438,7 +438,7 @@ func readState(ctx context.Context, c *clients, vm *object.VirtualMachine) (VMSt
 func (p *GovmomiProvider) DeleteVM(ctx context.Context, ref VMRef) error {
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues(
 		"namespace", ref.Namespace, "name", ref.Name, "instanceUUID", ref.InstanceUUID))
-	err := p.session.do(ctx, func(ctx context.Context, c *clients) error {
+	err := p.session.do(ctx, opDeleteVM, func(ctx context.Context, c *clients) error {
 		return p.deleteVM(ctx, c, ref)
 	})
 	if err != nil {
