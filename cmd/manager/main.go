@@ -17,6 +17,7 @@ import (
 	"github.com/vm-service/vm-service/internal/manager"
 	"github.com/vm-service/vm-service/internal/ownership"
 	"github.com/vm-service/vm-service/internal/vsphere"
+	"github.com/vm-service/vm-service/internal/webhookcerts"
 )
 
 func main() {
@@ -33,6 +34,12 @@ func main() {
 	flag.StringVar(&opts.WebhookHost, "webhook-host", "", "address the webhook server listens on (default: all)")
 	flag.IntVar(&opts.WebhookPort, "webhook-port", 9443, "port the webhook server listens on")
 	flag.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding the webhook server's tls.crt and tls.key")
+	var certs webhookcerts.Options
+	flag.StringVar(&certs.SecretName, "webhook-cert-secret", "", "Secret in which the manager keeps and renews its own webhook CA and serving certificate, writing it to --webhook-cert-dir and its CA into the webhook configurations; empty uses the files in --webhook-cert-dir as they are (for instance from cert-manager)")
+	flag.StringVar(&certs.Namespace, "webhook-cert-namespace", os.Getenv("POD_NAMESPACE"), "namespace of --webhook-cert-secret and of the webhook Service (default: $POD_NAMESPACE)")
+	flag.StringVar(&certs.ServiceName, "webhook-service", "webhook-service", "the webhook Service, whose DNS names the certificate is for")
+	validating := flag.String("validating-webhook-configuration", "validating-webhook-configuration", "ValidatingWebhookConfiguration that gets the CA in its caBundle")
+	mutating := flag.String("mutating-webhook-configuration", "mutating-webhook-configuration", "MutatingWebhookConfiguration that gets the CA in its caBundle")
 	opts.Enforcement = enforcement.Deny
 	flag.StringVar(&opts.ManagerUser, "manager-user", ownership.DefaultManager, "username of the manager's own requests (its ServiceAccount's); only it and system:masters may remove the product's finalizers and write cluster owner references and the product's labels and annotations")
 	flag.StringVar(&opts.ClusterEventSource, "cluster-event-source", manager.DefaultClusterEventSource, "component named on TanzuKubernetesCluster events; in a vSphere with Tanzu supervisor, "+manager.SupervisorClusterEventSource)
@@ -63,6 +70,14 @@ func main() {
 			os.Exit(1)
 		}
 		opts.VCenter = &vc
+	}
+	if certs.SecretName != "" {
+		if certs.Namespace == "" {
+			log.Error(nil, "--webhook-cert-secret needs a namespace: set --webhook-cert-namespace or POD_NAMESPACE (the Deployment sets it from the pod's namespace)")
+			os.Exit(1)
+		}
+		certs.ValidatingConfigurations, certs.MutatingConfigurations = []string{*validating}, []string{*mutating}
+		opts.WebhookCerts = &certs
 	}
 	mgr, err := manager.New(ctrl.GetConfigOrDie(), opts)
 	if err != nil {

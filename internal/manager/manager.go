@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	crmanager "sigs.k8s.io/controller-runtime/pkg/manager"
@@ -31,6 +32,7 @@ import (
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
+	"github.com/vm-service/vm-service/internal/webhookcerts"
 	tkcwebhook "github.com/vm-service/vm-service/webhooks/tanzukubernetescluster"
 	vmwebhook "github.com/vm-service/vm-service/webhooks/virtualmachine"
 	classwebhook "github.com/vm-service/vm-service/webhooks/virtualmachineclass"
@@ -58,6 +60,10 @@ type Options struct {
 	WebhookPort int
 	// WebhookCertDir holds tls.crt and tls.key for the webhook server.
 	WebhookCertDir string
+	// WebhookCerts, when set, has the manager make and renew the webhook server's certificate
+	// itself (into WebhookCertDir, which it overrides) and inject its CA into the webhook
+	// configurations; without it the files in WebhookCertDir are used as they are.
+	WebhookCerts *webhookcerts.Options
 	// Enforcement says whether admission refuses classes not bound in the namespace (Deny,
 	// the default) or admits them with a warning (Warn).
 	Enforcement enforcement.Mode
@@ -140,6 +146,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		return nil, fmt.Errorf("add readiness check: %w", err)
+	}
+	if err := setupWebhookCerts(cfg, mgr, opts); err != nil {
+		return nil, err
 	}
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return nil, err
@@ -267,6 +276,42 @@ func setupWebhooks(mgr ctrl.Manager, opts Options) error {
 		if err := w.SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("set up %s webhook: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// The webhook certificate rotator keeps its Secret (in the manager's namespace, see
+// config/rbac/webhook_certs_role.yaml) and injects the CA into the webhook configurations.
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations;mutatingwebhookconfigurations,verbs=get;update
+
+// setupWebhookCerts, when the manager keeps its own webhook certificate, provisions it before
+// the webhook server starts (which needs the files) and renews it while the manager runs. The
+// webhook readiness check fails while the certificate is missing or expired, either way.
+func setupWebhookCerts(cfg *rest.Config, mgr ctrl.Manager, opts Options) error {
+	if opts.WebhookCerts != nil {
+		// Not the manager's cached client: that would watch every Secret in the cluster.
+		c, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
+		if err != nil {
+			return fmt.Errorf("client for webhook certificates: %w", err)
+		}
+		co := *opts.WebhookCerts
+		co.CertDir = opts.WebhookCertDir
+		r, err := webhookcerts.New(c, co, ctrl.Log.WithName("webhook-certificates"))
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.Ensure(ctx); err != nil {
+			return fmt.Errorf("provision the webhook serving certificate (the manager needs get, create and update on Secret %s/%s, and get and update on the webhook configurations): %w",
+				co.Namespace, co.SecretName, err)
+		}
+		if err := mgr.Add(r); err != nil {
+			return fmt.Errorf("add webhook certificate rotator: %w", err)
+		}
+	}
+	if err := mgr.AddReadyzCheck("webhook-certificate", webhookcerts.Checker(opts.WebhookCertDir)); err != nil {
+		return fmt.Errorf("add readiness check: %w", err)
 	}
 	return nil
 }

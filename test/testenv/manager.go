@@ -27,7 +27,8 @@ const managerUser = ownership.DefaultManager
 
 // StartManager runs the product's manager against the control plane, as the manager's service
 // account with only the RBAC of config/rbac/role.yaml, serving the webhooks that WithWebhooks
-// registered, with metrics off unless opts.MetricsAddr names an address. It returns once the
+// registered (unless opts.WebhookCerts has it keep its own certificate, where opts say), with
+// metrics off unless opts.MetricsAddr names an address. It returns once the
 // cache is synced and the webhooks answer; the returned stop function cancels the manager and
 // waits for it to exit.
 func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
@@ -41,7 +42,9 @@ func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
 	}
 	opts.HealthAddr = "0"
 	opts.ManagerUser = managerUser
-	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
+	if opts.WebhookCerts == nil { // a manager that keeps its own certificate serves where it is told
+		opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
+	}
 	mgr, err := manager.New(cfg, opts)
 	if err != nil {
 		return nil, nil, err
