@@ -16,6 +16,9 @@ const (
 	opEnsureVM   = "EnsureVM"
 	opDeleteVM   = "DeleteVM"
 	opListImages = "ListImages"
+
+	opEnsureResourcePolicy = "EnsureResourcePolicy"
+	opDeleteResourcePolicy = "DeleteResourcePolicy"
 )
 
 var (

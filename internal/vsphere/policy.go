@@ -127,7 +127,7 @@ func (p *GovmomiProvider) EnsureResourcePolicy(ctx context.Context, spec Resourc
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("namespace", spec.Namespace, "policyPool", spec.Pool, "policyFolder", spec.Folder))
 	var state ResourcePolicyState
-	err := p.session.do(ctx, "EnsureResourcePolicy", func(ctx context.Context, c *clients) error {
+	err := p.session.do(ctx, opEnsureResourcePolicy, func(ctx context.Context, c *clients) error {
 		var err error
 		state, err = p.ensureResourcePolicy(ctx, c, spec)
 		return err
@@ -325,7 +325,7 @@ func isNotFound(err error) bool {
 // a folder destroys the VMs in it. What is already gone is not an error.
 func (p *GovmomiProvider) DeleteResourcePolicy(ctx context.Context, spec ResourcePolicySpec) error {
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("namespace", spec.Namespace, "policyPool", spec.Pool, "policyFolder", spec.Folder))
-	err := p.session.do(ctx, "DeleteResourcePolicy", func(ctx context.Context, c *clients) error {
+	err := p.session.do(ctx, opDeleteResourcePolicy, func(ctx context.Context, c *clients) error {
 		return p.deleteResourcePolicy(ctx, c, spec)
 	})
 	if err != nil {
