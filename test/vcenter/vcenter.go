@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
@@ -76,6 +77,17 @@ type Disk struct {
 
 // VMsNamed returns every VM with that name, wherever it is.
 func (i *Inspector) VMsNamed(ctx context.Context, name string) ([]VM, error) {
+	// A VM found by name may be destroyed before its properties are read (a scale down in
+	// progress): look again, a bounded number of times.
+	for attempt := 1; ; attempt++ {
+		vms, err := i.vmsNamed(ctx, name)
+		if err == nil || attempt == 5 || !fault.Is(err, &types.ManagedObjectNotFound{}) {
+			return vms, err
+		}
+	}
+}
+
+func (i *Inspector) vmsNamed(ctx context.Context, name string) ([]VM, error) {
 	m := view.NewManager(i.client.Client)
 	v, err := m.CreateContainerView(ctx, i.client.ServiceContent.RootFolder, []string{"VirtualMachine"}, true)
 	if err != nil {
