@@ -66,8 +66,9 @@ func BenchmarkCheck(b *testing.B) {
 }
 
 // cacheWith starts a real informer cache whose informers are fed from memory: n bindings of
-// the classes spread round-robin over the given namespaces, with the product's indexes.
-func cacheWith(b *testing.B, n, namespaces int) cache.Cache {
+// the classes spread round-robin over the given namespaces, with the product's indexes and the
+// bound-class set the manager keeps, read as the manager's access check reads them.
+func cacheWith(b *testing.B, n, namespaces int) client.Reader {
 	b.Helper()
 	bindings := &vmopv1.VirtualMachineClassBindingList{}
 	for i := range n {
@@ -116,11 +117,19 @@ func cacheWith(b *testing.B, n, namespaces int) cache.Cache {
 	if _, err := c.GetInformer(ctx, &vmopv1.VirtualMachineClass{}); err != nil {
 		b.Fatal(err)
 	}
+	bound, err := classaccess.TrackBound(ctx, c)
+	if err != nil {
+		b.Fatal(err)
+	}
 	go func() { _ = c.Start(ctx) }()
 	if !c.WaitForCacheSync(ctx) {
 		b.Fatal("cache did not sync")
 	}
-	return c
+	// The cache is synced before its handlers have seen every object; measure the set in use.
+	for !bound.Synced() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return classaccess.ReaderWithBound(c, bound)
 }
 
 // memoryListWatch lists a fixed set of objects and never reports a change.

@@ -121,8 +121,15 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 	return d, err
 }
 
-// BoundClasses lists, sorted and without repeats, the classes bound in namespace.
+// BoundClasses lists, sorted and without repeats, the classes bound in namespace. A reader made
+// by WithBound answers from its BoundSet (read-only; never modify the result); any other lists
+// the namespace's bindings.
 func BoundClasses(ctx context.Context, r client.Reader, namespace string) ([]string, error) {
+	if br, ok := r.(boundReader); ok {
+		if names, ok := br.boundClasses(namespace); ok {
+			return names, nil
+		}
+	}
 	bindings := &vmopv1.VirtualMachineClassBindingList{}
 	// Only names are read, so the cache may hand out its own objects instead of copies; that
 	// keeps a refusal cheap in a namespace with many bindings.

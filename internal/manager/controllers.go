@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tkcctrl "github.com/vm-service/vm-service/controllers/tanzukubernetescluster"
 	tkrctrl "github.com/vm-service/vm-service/controllers/tanzukubernetesrelease"
@@ -21,7 +22,7 @@ type setupWithManager interface {
 // setupControllers registers the reconcilers that need no vCenter: status of classes, bindings,
 // releases and clusters. The VirtualMachine controller and image sync need vCenter and are
 // registered by setupVCenter.
-func setupControllers(mgr ctrl.Manager, opts Options) error {
+func setupControllers(mgr ctrl.Manager, access client.Client, opts Options) error {
 	clusterEvents := opts.ClusterEventSource
 	if clusterEvents == "" {
 		clusterEvents = DefaultClusterEventSource
@@ -29,7 +30,7 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	for name, r := range map[string]setupWithManager{
 		// One entry per controller, e.g. "VirtualMachineClass": &classctrl.Reconciler{...},
 		"TanzuKubernetesRelease":     &tkrctrl.Reconciler{Client: mgr.GetClient()},
-		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor(clusterEvents)},
+		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: access, Recorder: mgr.GetEventRecorderFor(clusterEvents)},
 		"VirtualMachineClass":        &classctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineClassBinding": &bindingctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineService":      &vmservicectrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("virtualmachineservice-controller")},

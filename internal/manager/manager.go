@@ -24,6 +24,7 @@ import (
 	imagesync "github.com/vm-service/vm-service/controllers/virtualmachineimage"
 	policyctrl "github.com/vm-service/vm-service/controllers/virtualmachinesetresourcepolicy"
 	"github.com/vm-service/vm-service/internal/admissionmetrics"
+	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
@@ -153,13 +154,20 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	if err := setupWebhooks(mgr, opts); err != nil {
+	bound, err := classaccess.TrackBound(context.Background(), mgr.GetCache())
+	if err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, opts); err != nil {
+	// What asks the access check reads through this client, so a refusal names the namespace's
+	// bound classes from the set the binding informer keeps instead of listing bindings.
+	access := classaccess.WithBound(mgr.GetClient(), bound)
+	if err := setupWebhooks(mgr, access, opts); err != nil {
 		return nil, err
 	}
-	if err := setupVCenter(mgr, opts.VCenter); err != nil {
+	if err := setupControllers(mgr, access, opts); err != nil {
+		return nil, err
+	}
+	if err := setupVCenter(mgr, access, opts.VCenter); err != nil {
 		return nil, err
 	}
 	return mgr, nil
@@ -177,7 +185,7 @@ func metricsOptions(opts Options) metricsserver.Options {
 }
 
 // setupVCenter adds what reads or drives vCenter.
-func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
+func setupVCenter(mgr ctrl.Manager, access client.Client, opts *VCenterOptions) error {
 	if opts == nil {
 		return nil
 	}
@@ -202,7 +210,7 @@ func setupVCenter(mgr ctrl.Manager, opts *VCenterOptions) error {
 		}
 		provider = p
 	}
-	vmr := &vmctrl.Reconciler{Client: mgr.GetClient(), Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
+	vmr := &vmctrl.Reconciler{Client: access, Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
 	if opts.IPPool != "" {
 		networks, err := ippool.ParseNetworks(opts.IPPool)
 		if err != nil {
@@ -260,9 +268,9 @@ func setupResourcePolicies(mgr ctrl.Manager, opts *VCenterOptions, provider vsph
 }
 
 // setupWebhooks registers one admission webhook per admitted kind.
-func setupWebhooks(mgr ctrl.Manager, opts Options) error {
+func setupWebhooks(mgr ctrl.Manager, access client.Client, opts Options) error {
 	// The informer cache, where the indexes live, answers; the apiserver confirms refusals.
-	readers := confirm.Readers{Cache: mgr.GetClient(), Live: mgr.GetAPIReader()}
+	readers := confirm.Readers{Cache: access, Live: mgr.GetAPIReader()}
 	policy := enforcement.ClassPolicy{Readers: readers, Mode: opts.Enforcement}
 	guard := ownership.Guard{Manager: opts.ManagerUser}
 	for name, w := range map[string]setupWithManager{
