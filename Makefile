@@ -99,8 +99,9 @@ reliability: tools ## Measure the reliability figures of docs/reliability.md (te
 	echo; echo "Reliability figures:"; cat $(BIN)/reliability/figures.txt 2>/dev/null || echo "(none measured)"; exit $$status
 
 .PHONY: bench
-bench: ## Run the benchmarks; each prints its measured ratios.
-	go test -run '^$$' -bench . -benchmem ./...
+bench: ## Measure the cost figures of docs/performance.md against their goals: a table, and bin/bench/results.json (BENCH_FLAGS=...).
+	@hack/tools/install.sh etcd kube-apiserver
+	go run ./hack/bench -out $(BIN)/bench/results.json $(BENCH_FLAGS)
 
 $(CONTROLLER_GEN):
 	@hack/tools/install.sh controller-gen

@@ -1,0 +1,63 @@
+// Command bench measures the figures of docs/performance.md (make bench): it prints one table of
+// key, value, goal and met, and writes the measured figures as a flat JSON object.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/vm-service/vm-service/test/bench"
+)
+
+func main() {
+	out := flag.String("out", "bin/bench/results.json", "where the figures are written")
+	webhookSamples := flag.Int("webhook-samples", bench.DefaultWebhook.Samples, "creates per path for webhook_cost_*")
+	clusterBindings := flag.Int("cluster-bindings", bench.DefaultWebhook.ClusterBindings, "bindings in the cluster while the webhook figures are measured")
+	flag.Parse()
+	// The manager's logs would bury the table, which is what this command is for.
+	ctrl.SetLogger(logr.Discard())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	results := bench.Results{}
+	run := func(name string, measure func(context.Context) (bench.Results, error)) {
+		start := time.Now()
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", name)
+		r, err := measure(ctx)
+		if err != nil {
+			// One figure failing to measure leaves it out; the others still count.
+			fmt.Fprintf(os.Stderr, "bench: %s not measured: %v\n", name, err)
+			return
+		}
+		for k, v := range r {
+			results[k] = v
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s done in %s\n", name, time.Since(start).Round(time.Second))
+	}
+	run("access check", func(ctx context.Context) (bench.Results, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel() // stops the in-memory caches
+		return bench.Access(ctx, bench.DefaultAccess)
+	})
+	wcfg := bench.DefaultWebhook
+	wcfg.Samples, wcfg.ClusterBindings = *webhookSamples, *clusterBindings
+	run("webhooks", func(ctx context.Context) (bench.Results, error) { return bench.Webhooks(ctx, wcfg) })
+
+	fmt.Println()
+	if err := results.WriteTable(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := results.WriteJSON(*out); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nfigures written to %s\n", *out)
+}
