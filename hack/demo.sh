@@ -222,7 +222,7 @@ show kubectl patch tkc tkg-cluster-1-20-2 --type merge -p '{"spec":{"distributio
 start=$SECONDS
 until_ok runs_version v1.21.6
 printf '\n(control plane first, then workers, one machine at a time: running on v1.21.6 %ds after the edit)\n' "$((SECONDS - start))"
-show kubectl get tanzukubernetescluster
+show kubectl get tanzukubernetescluster -o wide
 show kubectl get tkc tkg-cluster-1-20-2 -o 'jsonpath={.metadata.labels}{"\n"}{.spec.distribution}{"\n"}{.status.version}{"\n"}'
 show kubectl get virtualmachines -o wide
 show kubectl get events --field-selector involvedObject.name=tkg-cluster-1-20-2,reason=MachineReplaced -o 'custom-columns=REASON:.reason,MESSAGE:.message'

@@ -224,6 +224,7 @@ type TanzuKubernetesClusterStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type="string",JSONPath=".status.phase"
 // +kubebuilder:printcolumn:name="TKR Compatible",type="string",JSONPath=".status.conditions[?(@.type==\"TanzuKubernetesReleaseCompatible\")].status"
 // +kubebuilder:printcolumn:name="Updates Available",type="string",JSONPath=".status.conditions[?(@.type==\"UpdatesAvailable\")].message"
+// +kubebuilder:printcolumn:name="Version",type="string",priority=1,JSONPath=".status.version"
 type TanzuKubernetesCluster struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -48,6 +48,9 @@ var _ = Describe("kubectl", func() {
 		Expect(k8s.Create(ctx, objects.Cluster(ns, "tkg-cluster-1-20-2", "guaranteed-medium", "best-effort-medium"))).To(Succeed())
 		Expect(header("tanzukubernetescluster", "-n", ns)).To(Equal([]string{
 			"NAME", "CONTROL PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR COMPATIBLE", "UPDATES AVAILABLE"}))
+		By("adding, in -o wide, the Kubernetes version every machine runs")
+		Expect(header("tanzukubernetescluster", "-n", ns, "-o", "wide")).To(Equal([]string{
+			"NAME", "CONTROL PLANE", "WORKER", "DISTRIBUTION", "AGE", "PHASE", "TKR COMPATIBLE", "UPDATES AVAILABLE", "VERSION"}))
 	})
 
 	It("prints the design's columns for resource policies", func() {
