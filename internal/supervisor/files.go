@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,7 +91,8 @@ etcd and kube-apiserver log to %s. Ctrl-C stops everything.
 	return b.String()
 }
 
-// writeNewerRelease writes the descriptor of NewerRelease for an admin to publish.
+// writeNewerRelease writes the descriptor of NewerRelease for an admin to publish, with the OVF
+// manifest (its SHA-256) that govc library.import checks it against.
 func (s *Supervisor) writeNewerRelease() error {
 	ovf, err := NewerRelease().OVF()
 	if err != nil {
@@ -99,7 +101,11 @@ func (s *Supervisor) writeNewerRelease() error {
 	if err := os.MkdirAll(s.paths.Releases, 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(s.newerReleaseOVF(), ovf, 0o644)
+	if err := writeFileAtomic(s.newerReleaseOVF(), ovf, 0o644); err != nil {
+		return err
+	}
+	manifest := fmt.Sprintf("SHA256(%s)= %x\n", filepath.Base(s.newerReleaseOVF()), sha256.Sum256(ovf))
+	return writeFileAtomic(strings.TrimSuffix(s.newerReleaseOVF(), ".ovf")+".mf", []byte(manifest), 0o644)
 }
 
 func (s *Supervisor) newerReleaseOVF() string {
