@@ -70,8 +70,10 @@ var _ = Describe("The manager killed with SIGKILL while VMs provision", Ordered,
 // managerProcess runs cmd/manager as its own process against the fleet, as in a cluster, so it
 // can be killed with SIGKILL.
 type managerProcess struct {
-	f       *fleet
-	binary  string
+	f      *fleet
+	binary string
+	// extra flags follow the defaults (a later flag wins).
+	extra   []string
 	session *gexec.Session
 	starts  int
 }
@@ -106,7 +108,7 @@ func (m *managerProcess) flags() []string {
 	GinkgoHelper()
 	vc := m.f.vcenterConfig(m.f.sim.URL().Host)
 	wio := m.f.env.WebhookInstallOptions
-	return []string{
+	return append([]string{
 		"--metrics-bind-address=0", "--health-probe-bind-address=0",
 		"--webhook-host=" + wio.LocalServingHost, "--webhook-port=" + strconv.Itoa(wio.LocalServingPort),
 		"--webhook-cert-dir=" + wio.LocalServingCertDir,
@@ -115,7 +117,7 @@ func (m *managerProcess) flags() []string {
 		"--vcenter-insecure", "--supervisor-cluster=" + vc.Cluster, "--content-library=" + vc.ContentLibrary,
 		"--vcenter-sync-interval=0", "--image-sync-interval=500ms", "--vm-ip-pool=" + ipPool,
 		"--zap-log-level=info",
-	}
+	}, m.extra...)
 }
 
 // credentials writes the files a mounted Secret would hold and returns their directory.
