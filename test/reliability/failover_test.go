@@ -62,7 +62,7 @@ var _ = Describe("Two managers with leader election", Ordered, func() {
 		t := f.tally()
 		reportFigure("Failover: leader SIGKILLed with %d of %d VirtualMachines not yet provisioned; the standby held the lease %.1f s later (lease %s) and every VM ran %.1f s after the kill: %s",
 			pending, 2*perNamespace, takeover.Seconds(), leaseDuration, converged.Seconds(), t)
-		Expect(takeover).To(BeNumerically("<", leaseDuration+10*time.Second), "within the lease duration plus a few seconds")
+		Expect(takeover).To(BeNumerically("<", leaseDuration+15*time.Second), "within the lease duration plus a few seconds (more on a busy machine)")
 		Expect(t).To(Equal(tally{Objects: 2 * perNamespace, VSphereVMs: 2 * perNamespace}))
 	})
 })
