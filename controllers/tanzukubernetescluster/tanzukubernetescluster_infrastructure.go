@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -88,6 +89,9 @@ func (r *Reconciler) ensureControlled(ctx context.Context, tkc *runv1.TanzuKuber
 	}
 	base := obj.DeepCopyObject().(client.Object)
 	mutate()
+	if equality.Semantic.DeepEqual(base, obj) {
+		return nil // every reconcile passes here; an empty patch would still be a write
+	}
 	if err := r.Client.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("update %s %s: %w", kind, obj.GetName(), err)
 	}

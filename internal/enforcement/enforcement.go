@@ -6,6 +6,7 @@ package enforcement
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -106,4 +107,17 @@ func (p ClassPolicy) CheckStorage(ctx context.Context, namespace, storageClass s
 // with a 503: the request fails closed, and the client may retry.
 func Unavailable(what string, err error) error {
 	return apierrors.NewServiceUnavailable(fmt.Sprintf("cannot %s now, retry shortly: %v", what, err))
+}
+
+// usersNamed is how many users a refused delete names before "and N more".
+const usersNamed = 5
+
+// NameUsers lists the first few of the objects that keep something from being deleted, and how
+// many more there are, for the refusal's message.
+func NameUsers(names []string) string {
+	out := strings.Join(names[:min(usersNamed, len(names))], ", ")
+	if more := len(names) - usersNamed; more > 0 {
+		out += fmt.Sprintf(" and %d more", more)
+	}
+	return out
 }

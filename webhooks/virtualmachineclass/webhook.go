@@ -23,9 +23,6 @@ import (
 
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachineclass,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclasses,verbs=create;update;delete,versions=v1alpha1,name=vvirtualmachineclass.vmoperator.vmware.com,admissionReviewVersions=v1
 
-// usersNamed is how many VMs a refused delete names before "and N more".
-const usersNamed = 5
-
 // Validator checks classes on create, update and delete.
 type Validator struct {
 	// Readers are the manager's cache and the apiserver. The delete guard reads the apiserver:
@@ -65,10 +62,10 @@ func (v *Validator) ValidateDelete(ctx context.Context, c *vmopv1.VirtualMachine
 	}
 	var users []string
 	if len(vms) > 0 {
-		users = append(users, fmt.Sprintf("%d VirtualMachine(s) use it: %s", len(vms), named(vms)))
+		users = append(users, fmt.Sprintf("%d VirtualMachine(s) use it: %s", len(vms), enforcement.NameUsers(vms)))
 	}
 	if len(clusters) > 0 {
-		users = append(users, fmt.Sprintf("%d TanzuKubernetesCluster(s) name it: %s", len(clusters), named(clusters)))
+		users = append(users, fmt.Sprintf("%d TanzuKubernetesCluster(s) name it: %s", len(clusters), enforcement.NameUsers(clusters)))
 	}
 	if len(users) == 0 {
 		return nil, nil
@@ -107,15 +104,6 @@ func (v *Validator) users(ctx context.Context, class string) (vms, clusters []st
 		}
 	}
 	return vms, clusters, nil
-}
-
-// named lists up to usersNamed names, and how many more there are.
-func named(names []string) string {
-	out := strings.Join(names[:min(usersNamed, len(names))], ", ")
-	if more := len(names) - usersNamed; more > 0 {
-		out += fmt.Sprintf(" and %d more", more)
-	}
-	return out
 }
 
 var hardwarePath, resourcesPath = field.NewPath("spec", "hardware"), field.NewPath("spec", "policies", "resources")

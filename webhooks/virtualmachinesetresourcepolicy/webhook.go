@@ -23,9 +23,6 @@ import (
 
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachinesetresourcepolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachinesetresourcepolicies,verbs=create;update;delete,versions=v1alpha1,name=vvirtualmachinesetresourcepolicy.vmoperator.vmware.com,admissionReviewVersions=v1
 
-// usersNamed is how many VMs a refused delete names before "and N more".
-const usersNamed = 5
-
 // Validator checks policies on create, update and delete.
 type Validator struct {
 	// Readers are the manager's cache and the apiserver. The delete guard and the name clash
@@ -90,12 +87,8 @@ func (v *Validator) ValidateDelete(ctx context.Context, p *vmopv1.VirtualMachine
 	for _, vm := range vms.Items {
 		names = append(names, vm.Name)
 	}
-	list := strings.Join(names[:min(usersNamed, len(names))], ", ")
-	if more := len(names) - usersNamed; more > 0 {
-		list += fmt.Sprintf(" and %d more", more)
-	}
 	return nil, apierrors.NewForbidden(vmopv1.GroupVersion.WithResource("virtualmachinesetresourcepolicies").GroupResource(), p.Name,
-		fmt.Errorf("%d VirtualMachine(s) use it: %s; delete them first", len(names), list))
+		fmt.Errorf("%d VirtualMachine(s) use it: %s; delete them first", len(names), enforcement.NameUsers(names)))
 }
 
 // clashes are the pool and folder names another policy of the namespace already uses.
