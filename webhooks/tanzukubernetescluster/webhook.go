@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -107,6 +108,11 @@ func (v *Validator) validate(ctx context.Context, old, tkc *runv1.TanzuKubernete
 	}
 	for _, p := range pools {
 		path := topologyPath.Child(p.name)
+		// Refused only when set or changed, so clusters stored before keep accepting other edits.
+		if len(p.pool.Volumes) > 0 && (p.was == nil || !equality.Semantic.DeepEqual(p.was.Volumes, p.pool.Volumes)) {
+			f.Invalid = append(f.Invalid, field.Forbidden(path.Child("volumes"),
+				"node volumes are not supported in this release: no guest Kubernetes mounts them; remove volumes, or give a VirtualMachine spec.volumes instead"))
+		}
 		switch {
 		case p.pool.StorageClass == "":
 			f.Invalid = append(f.Invalid, field.Required(path.Child("storageClass"), "name the storage class for the nodes' disks"))

@@ -6,7 +6,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -61,6 +63,16 @@ var _ = Describe("TanzuKubernetesCluster admission", func() {
 		Expect(err.Error()).To(ContainSubstring("49"))
 		Expect(admin.Create(ctx, objects.Cluster(ns, "1-starts-with-a-digit", "guaranteed-medium", "best-effort-medium"))).NotTo(Succeed())
 		created(admin, objects.Cluster(ns, "c23456789012345678901234567890123456789012345678x", "guaranteed-medium", "best-effort-medium"))
+	})
+
+	It("refuses node volumes, which nothing in this release mounts, and only when set or changed", func() {
+		bind(ns, "guaranteed-medium", "best-effort-medium")
+		tkc := objects.Cluster(ns, "with-volumes", "guaranteed-medium", "best-effort-medium")
+		tkc.Spec.Topology.Workers.Volumes = []runv1.Volume{{Name: "containerd", MountPath: "/var/lib/containerd",
+			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")}}}
+		err := admin.Create(ctx, tkc)
+		Expect(causes(err)).To(ConsistOf("spec.topology.workers.volumes"))
+		Expect(err.Error()).To(ContainSubstring("not supported in this release"))
 	})
 
 	It("lists every pool problem at once", func() {
