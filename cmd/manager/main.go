@@ -37,9 +37,9 @@ func main() {
 	var certs webhookcerts.Options
 	flag.StringVar(&certs.SecretName, "webhook-cert-secret", "", "Secret in which the manager keeps and renews its own webhook CA and serving certificate, writing it to --webhook-cert-dir and its CA into the webhook configurations; empty uses the files in --webhook-cert-dir as they are (for instance from cert-manager)")
 	flag.StringVar(&certs.Namespace, "webhook-cert-namespace", os.Getenv("POD_NAMESPACE"), "namespace of --webhook-cert-secret and of the webhook Service (default: $POD_NAMESPACE)")
-	flag.StringVar(&certs.ServiceName, "webhook-service", "webhook-service", "the webhook Service, whose DNS names the certificate is for")
-	validating := flag.String("validating-webhook-configuration", "validating-webhook-configuration", "ValidatingWebhookConfiguration that gets the CA in its caBundle")
-	mutating := flag.String("mutating-webhook-configuration", "mutating-webhook-configuration", "MutatingWebhookConfiguration that gets the CA in its caBundle")
+	flag.StringVar(&certs.ServiceName, "webhook-service", "vm-service-webhook-service", "the webhook Service, whose DNS names the certificate is for")
+	validating := flag.String("validating-webhook-configuration", "vm-service-validating-webhook-configuration", "ValidatingWebhookConfiguration that gets the CA in its caBundle")
+	mutating := flag.String("mutating-webhook-configuration", "vm-service-mutating-webhook-configuration", "MutatingWebhookConfiguration that gets the CA in its caBundle")
 	opts.Enforcement = enforcement.Deny
 	flag.StringVar(&opts.ManagerUser, "manager-user", ownership.DefaultManager, "username of the manager's own requests (its ServiceAccount's); only it and system:masters may remove the product's finalizers and write cluster owner references and the product's labels and annotations")
 	flag.StringVar(&opts.ClusterEventSource, "cluster-event-source", manager.DefaultClusterEventSource, "component named on TanzuKubernetesCluster events; in a vSphere with Tanzu supervisor, "+manager.SupervisorClusterEventSource)
