@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/vm-service/vm-service/internal/clusternet"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/internal/vcsim"
@@ -176,6 +177,7 @@ type Supervisor struct {
 
 	lock     *os.File
 	sim      *vcsim.Simulator
+	network  *clusternet.Proxy
 	env      *envtest.Environment
 	logFiles []*os.File
 
@@ -329,6 +331,9 @@ func (s *Supervisor) stop() error {
 	if s.sim != nil {
 		s.sim.Stop()
 	}
+	if s.network != nil {
+		s.network.Stop()
+	}
 	for _, f := range s.logFiles {
 		_ = f.Close()
 	}
@@ -399,6 +404,9 @@ func (s *Supervisor) startControlPlane() error {
 		Out: apiLog, Err: apiLog,
 		SecureServing: envtest.SecureServing{ListenAddr: envtest.ListenAddr{Address: s.cfg.Host, Port: strconv.Itoa(s.cfg.APIServerPort)}},
 	}
+	if err := s.isolateClusterTraffic(apiserver); err != nil {
+		return err
+	}
 	s.env = &envtest.Environment{
 		Scheme:                   scheme.New(),
 		ControlPlane:             envtest.ControlPlane{APIServer: apiserver, Etcd: etcd},
@@ -417,6 +425,23 @@ func (s *Supervisor) startControlPlane() error {
 		return fmt.Errorf("start etcd and kube-apiserver (see %s): %w", s.paths.Logs, err)
 	}
 	s.log.Info("kube-apiserver serving", "url", s.env.Config.Host)
+	return nil
+}
+
+// isolateClusterTraffic sends the apiserver's calls to Services (a webhook configuration or API
+// service that names one, as config/default's do) through a cluster network stand-in that
+// refuses them: without it the apiserver would dial a cluster IP, which leaves this machine.
+func (s *Supervisor) isolateClusterTraffic(apiserver *envtest.APIServer) error {
+	network, err := clusternet.Start(nil)
+	if err != nil {
+		return err
+	}
+	s.network = network
+	file := filepath.Join(s.cfg.StateDir, "egress-selector.yaml")
+	if err := os.WriteFile(file, network.EgressSelectorConfiguration(), 0o644); err != nil {
+		return fmt.Errorf("write the apiserver's egress configuration: %w", err)
+	}
+	apiserver.Configure().Set("egress-selector-config-file", file)
 	return nil
 }
 
