@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -57,12 +58,28 @@ func main() {
 	flag.DurationVar(&vc.SyncInterval, "vcenter-sync-interval", 5*time.Second, "how often vCenter's namespaces, VM classes and assignments are mirrored; 0 turns the mirror off")
 	flag.DurationVar(&vc.ImageSyncInterval, "image-sync-interval", 30*time.Second, "how often the content library is read into VirtualMachineImages")
 	flag.StringVar(&vc.IPPool, "vm-ip-pool", "", "static address pools for networks without DHCP, comma-separated: CIDR (the default network) or NETWORK=CIDR")
-	zapOpts := zap.Options{}
+	// Errors are one line each: what failed and what to do; a stack trace says nothing more to
+	// an operator (--zap-stacktrace-level brings them back).
+	zapOpts := zap.Options{StacktraceLevel: zapcore.PanicLevel}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	// SetupSignalHandler cancels on SIGINT/SIGTERM, so the manager drains and exits cleanly.
+	ctx := ctrl.SetupSignalHandler()
 
+	var needs []neededFiles
+	if vc.URL != "" {
+		needs = append(needs, neededFiles{"vCenter credentials", credentialsDir, []string{"username", "password"},
+			"mount a Secret with keys username and password at --vcenter-credentials-dir"})
+	}
+	if certs.SecretName == "" {
+		needs = append(needs, neededFiles{"webhook serving certificate", opts.WebhookCertDir, []string{"tls.crt", "tls.key"},
+			"mount a Secret with tls.crt and tls.key at --webhook-cert-dir, or set --webhook-cert-secret for the manager to make its own"})
+	}
+	if !awaitFiles(ctx, log, opts.HealthAddr, needs) {
+		return // stopped while waiting
+	}
 	if vc.URL != "" {
 		var err error
 		if vc.Username, vc.Password, err = readCredentials(credentialsDir); err != nil {
@@ -85,8 +102,7 @@ func main() {
 		os.Exit(1)
 	}
 	log.Info("starting manager", "classBindingEnforcement", opts.Enforcement, "vCenter", vc.String())
-	// SetupSignalHandler cancels on SIGINT/SIGTERM, so the manager drains and exits cleanly.
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}

@@ -208,6 +208,9 @@ func setupVCenter(mgr ctrl.Manager, access client.Client, opts *VCenterOptions) 
 		if err := mgr.Add(logout); err != nil {
 			return fmt.Errorf("add vCenter logout: %w", err)
 		}
+		if err := mgr.AddReadyzCheck("vcenter-login", p.CheckLogin); err != nil {
+			return fmt.Errorf("add readiness check: %w", err)
+		}
 		provider = p
 	}
 	vmr := &vmctrl.Reconciler{Client: access, Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}

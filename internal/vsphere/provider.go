@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"net/http"
 	"sync"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
@@ -192,6 +193,10 @@ func New(cfg Config) (*GovmomiProvider, error) {
 		ovfCache: map[ovfCacheKey]ovfInfo{},
 	}, nil
 }
+
+// CheckLogin is a readiness check: it fails, saying what to fix, while vCenter refuses the
+// manager's logins for a reason in its configuration (see session.misconfigured).
+func (p *GovmomiProvider) CheckLogin(*http.Request) error { return p.session.misconfigured() }
 
 // Logout ends the provider's vCenter sessions, for a clean shutdown.
 func (p *GovmomiProvider) Logout(ctx context.Context) error {

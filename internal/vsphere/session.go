@@ -43,6 +43,8 @@ type session struct {
 	// inflight counts calls in progress; logout waits for them, since a call cancelled mid-way
 	// (a task wait) still needs the session to cancel its wait in vCenter.
 	inflight atomic.Int64
+	// loginErr is why the last login failed; nil after one succeeded.
+	loginErr atomic.Pointer[error]
 }
 
 // do runs fn with logged-in clients. When fn fails because vCenter no longer knows the session
@@ -102,6 +104,7 @@ func (s *session) relogin(ctx context.Context, stale *clients) (*clients, error)
 		return c, nil
 	}
 	c, err := s.login(ctx)
+	s.loginErr.Store(&err)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +137,24 @@ func (s *session) login(ctx context.Context) (*clients, error) {
 	}
 	log.FromContext(ctx).V(1).Info("logged in to vCenter", "vcenter", where, "user", s.cfg.Username)
 	return &clients{vim: vc, rest: rc}, nil
+}
+
+// misconfigured says why vCenter refused the last login when the fault is in the manager's
+// configuration (vCenter's certificate not trusted, credentials rejected), which waiting does
+// not cure; nil when the last login succeeded, none was tried, or vCenter was unreachable, which
+// may be an outage and must not take admission down with it.
+func (s *session) misconfigured() error {
+	p := s.loginErr.Load()
+	if p == nil || *p == nil {
+		return nil
+	}
+	switch outcome(*p) {
+	case "certificate":
+		return fmt.Errorf("%w: trust vCenter's CA (the image's /etc/ssl/certs) or set --vcenter-insecure", *p)
+	case "login_failed":
+		return fmt.Errorf("%w: fix the username and password in the Secret mounted at --vcenter-credentials-dir", *p)
+	}
+	return nil
 }
 
 // logout ends both sessions, if any, once the calls in progress have returned or ctx is done.
