@@ -11,7 +11,37 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vm-service/vm-service/internal/webhookcerts"
 )
+
+// certificateSecret checks that the manager can make or read its webhook certificate Secret (and
+// so write the certificate to its directory), which fails while its Role is missing.
+func certificateSecret(ctx context.Context, opts webhookcerts.Options) func() string {
+	return func() string {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return err.Error()
+		}
+		c, err := client.New(cfg, client.Options{})
+		if err != nil {
+			return err.Error()
+		}
+		r, err := webhookcerts.New(c, opts, logr.Discard())
+		if err != nil {
+			return err.Error()
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := r.Ensure(ctx); err != nil {
+			return fmt.Sprintf("webhook certificate Secret %s/%s: %v; the manager needs get, create and update on it (config/rbac/webhook_certs_role.yaml)",
+				opts.Namespace, opts.SecretName, err)
+		}
+		return ""
+	}
+}
 
 // neededFiles are files the manager cannot start without, all in one directory (a mounted Secret).
 type neededFiles struct {
@@ -34,15 +64,16 @@ func (n neededFiles) missing() string {
 	return fmt.Sprintf("%s: %s missing in %s; %s", n.what, strings.Join(absent, " and "), n.dir, n.fix)
 }
 
-// awaitFiles waits until every needed file is readable, for a Secret that is created or mounted
-// after the pod starts. Meanwhile it serves the health endpoints at healthAddr: liveness passes
-// and readiness fails, naming what is missing, so the pod waits out of the Service instead of
-// crash-looping. It logs each new reason once and returns false when ctx ends first.
-func awaitFiles(ctx context.Context, log logr.Logger, healthAddr string, needs []neededFiles) bool {
+// awaitPrerequisites waits until every check passes (returns ""): a Secret created or mounted
+// after the pod starts, a Role bound after it. Meanwhile it serves the health endpoints at
+// healthAddr: liveness passes and readiness fails, saying what is missing, so the pod waits out
+// of the Service instead of crash-looping. It logs each new reason once and returns false when
+// ctx ends first.
+func awaitPrerequisites(ctx context.Context, log logr.Logger, healthAddr string, checks []func() string) bool {
 	why := func() string {
 		var reasons []string
-		for _, n := range needs {
-			if m := n.missing(); m != "" {
+		for _, check := range checks {
+			if m := check(); m != "" {
 				reasons = append(reasons, m)
 			}
 		}
@@ -59,7 +90,7 @@ func awaitFiles(ctx context.Context, log logr.Logger, healthAddr string, needs [
 	defer ticker.Stop()
 	for reason != "" {
 		if reason != logged {
-			log.Error(nil, "waiting for files the manager needs", "reason", reason)
+			log.Error(nil, "waiting for what the manager needs", "reason", reason)
 			logged = reason
 		}
 		select {
@@ -69,7 +100,7 @@ func awaitFiles(ctx context.Context, log logr.Logger, healthAddr string, needs [
 		}
 		reason = why()
 	}
-	log.Info("the files the manager needs are in place; starting")
+	log.Info("what the manager needs is in place; starting")
 	return true
 }
 

@@ -68,16 +68,25 @@ func main() {
 	// SetupSignalHandler cancels on SIGINT/SIGTERM, so the manager drains and exits cleanly.
 	ctx := ctrl.SetupSignalHandler()
 
-	var needs []neededFiles
+	var checks []func() string
 	if vc.URL != "" {
-		needs = append(needs, neededFiles{"vCenter credentials", credentialsDir, []string{"username", "password"},
-			"mount a Secret with keys username and password at --vcenter-credentials-dir"})
+		checks = append(checks, neededFiles{"vCenter credentials", credentialsDir, []string{"username", "password"},
+			"mount a Secret with keys username and password at --vcenter-credentials-dir"}.missing)
 	}
 	if certs.SecretName == "" {
-		needs = append(needs, neededFiles{"webhook serving certificate", opts.WebhookCertDir, []string{"tls.crt", "tls.key"},
-			"mount a Secret with tls.crt and tls.key at --webhook-cert-dir, or set --webhook-cert-secret for the manager to make its own"})
+		checks = append(checks, neededFiles{"webhook serving certificate", opts.WebhookCertDir, []string{"tls.crt", "tls.key"},
+			"mount a Secret with tls.crt and tls.key at --webhook-cert-dir, or set --webhook-cert-secret for the manager to make its own"}.missing)
+	} else {
+		if certs.Namespace == "" {
+			log.Error(nil, "--webhook-cert-secret needs a namespace: set --webhook-cert-namespace or POD_NAMESPACE (the Deployment sets it from the pod's namespace)")
+			os.Exit(1)
+		}
+		certs.ValidatingConfigurations, certs.MutatingConfigurations = []string{*validating}, []string{*mutating}
+		certs.CertDir = opts.WebhookCertDir
+		opts.WebhookCerts = &certs
+		checks = append(checks, certificateSecret(ctx, certs))
 	}
-	if !awaitFiles(ctx, log, opts.HealthAddr, needs) {
+	if !awaitPrerequisites(ctx, log, opts.HealthAddr, checks) {
 		return // stopped while waiting
 	}
 	if vc.URL != "" {
@@ -87,14 +96,6 @@ func main() {
 			os.Exit(1)
 		}
 		opts.VCenter = &vc
-	}
-	if certs.SecretName != "" {
-		if certs.Namespace == "" {
-			log.Error(nil, "--webhook-cert-secret needs a namespace: set --webhook-cert-namespace or POD_NAMESPACE (the Deployment sets it from the pod's namespace)")
-			os.Exit(1)
-		}
-		certs.ValidatingConfigurations, certs.MutatingConfigurations = []string{*validating}, []string{*mutating}
-		opts.WebhookCerts = &certs
 	}
 	mgr, err := manager.New(ctrl.GetConfigOrDie(), opts)
 	if err != nil {
