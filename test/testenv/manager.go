@@ -30,11 +30,18 @@ const managerUser = ownership.DefaultManager
 // registered (unless opts.WebhookCerts has it keep its own certificate, where opts say), with
 // metrics off unless opts.MetricsAddr names an address. It returns once the
 // cache is synced and the webhooks answer; the returned stop function cancels the manager and
-// waits for it to exit.
-func (e *Env) StartManager(opts manager.Options) (ctrl.Manager, func(), error) {
+// waits for it to exit. Each configure changes a copy of the manager's client configuration, for
+// instance to count its requests.
+func (e *Env) StartManager(opts manager.Options, configure ...func(*rest.Config)) (ctrl.Manager, func(), error) {
 	cfg, err := e.managerConfig()
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(configure) > 0 {
+		cfg = rest.CopyConfig(cfg)
+		for _, c := range configure {
+			c(cfg)
+		}
 	}
 	wio := e.WebhookInstallOptions
 	if opts.MetricsAddr == "" {
