@@ -68,6 +68,14 @@ func (p *GovmomiProvider) listImages(ctx context.Context, c *clients) ([]Image, 
 		}
 		images = append(images, img)
 	}
+	// The listing is the library as it is now: items gone or renamed are forgotten.
+	ids := make(map[string]string, len(images))
+	for _, img := range images {
+		ids[img.Name] = img.ID
+	}
+	p.itemsMu.Lock()
+	p.itemIDs = ids
+	p.itemsMu.Unlock()
 	return images, nil
 }
 
@@ -83,8 +91,15 @@ func (p *GovmomiProvider) libraryID(ctx context.Context, c *clients) (string, er
 	return ids[0], nil
 }
 
-// libraryItemID finds the item an image name refers to.
+// libraryItemID finds the item an image name refers to: from the ids the last listing or lookup
+// found, else by looking the library and the item up, two REST calls more for every deploy.
 func (p *GovmomiProvider) libraryItemID(ctx context.Context, c *clients, image string) (string, error) {
+	p.itemsMu.Lock()
+	id, ok := p.itemIDs[image]
+	p.itemsMu.Unlock()
+	if ok {
+		return id, nil
+	}
 	libID, err := p.libraryID(ctx, c)
 	if err != nil {
 		return "", err
@@ -96,7 +111,17 @@ func (p *GovmomiProvider) libraryItemID(ctx context.Context, c *clients, image s
 	if len(ids) == 0 {
 		return "", fmt.Errorf("%w: no item %q in content library %q", ErrImageNotFound, image, p.cfg.ContentLibrary)
 	}
+	p.itemsMu.Lock()
+	p.itemIDs[image] = ids[0]
+	p.itemsMu.Unlock()
 	return ids[0], nil
+}
+
+// forgetItem drops the id kept for image, once vCenter said it has no such item.
+func (p *GovmomiProvider) forgetItem(image string) {
+	p.itemsMu.Lock()
+	delete(p.itemIDs, image)
+	p.itemsMu.Unlock()
 }
 
 // ovfInfo returns the item's descriptor fields, from the cache when the content is unchanged.

@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
@@ -14,12 +15,11 @@ import (
 )
 
 // inventory is where one call works: the datacenter, kept with the call's clients so nothing
-// stale survives a re-login, and the supervisor cluster, looked up at most once per call.
+// stale survives a re-login.
 type inventory struct {
 	c      *clients
 	finder *find.Finder
 	dc     *object.Datacenter
-	cc     *object.ClusterComputeResource
 }
 
 func newInventory(ctx context.Context, c *clients, datacenter string) (*inventory, error) {
@@ -49,18 +49,52 @@ func (c *clients) datacenter(ctx context.Context, name string) (*object.Datacent
 	return dc, nil
 }
 
-// cluster returns the supervisor cluster. A create needs it twice (the namespace's pool and the
-// hosts' CPU clock), so the first lookup is kept for the rest of the call.
-func (inv *inventory) cluster(ctx context.Context, name string) (*object.ClusterComputeResource, error) {
-	if inv.cc != nil {
-		return inv.cc, nil
+// supervisorCluster is the supervisor cluster and its root resource pool.
+type supervisorCluster struct {
+	name string
+	cc   *object.ClusterComputeResource
+	root *object.ResourcePool
+}
+
+// supervisor returns the supervisor cluster named name and its root pool, looked up once per
+// session as the datacenter is: every create needs both, and finding them takes a few requests.
+func (inv *inventory) supervisor(ctx context.Context, name string) (*supervisorCluster, error) {
+	if s := inv.c.supervisor.Load(); s != nil && s.name == name {
+		return s, nil
 	}
 	cc, err := inv.finder.ClusterComputeResource(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("find supervisor cluster %q: %w", name, err)
 	}
-	inv.cc = cc
-	return cc, nil
+	root, err := cc.ResourcePool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find root resource pool of cluster %q: %w", name, err)
+	}
+	s := &supervisorCluster{name: name, cc: cc, root: root}
+	inv.c.supervisor.Store(s)
+	return s, nil
+}
+
+// cluster returns the supervisor cluster named name.
+func (inv *inventory) cluster(ctx context.Context, name string) (*object.ClusterComputeResource, error) {
+	s, err := inv.supervisor(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.cc, nil
+}
+
+// vmFolder returns the datacenter's VM folder, looked up once per session.
+func (inv *inventory) vmFolder(ctx context.Context) (*object.Folder, error) {
+	if f := inv.c.vmFolder.Load(); f != nil {
+		return f, nil
+	}
+	folders, err := inv.dc.Folders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find VM folder: %w", err)
+	}
+	inv.c.vmFolder.Store(folders.VmFolder)
+	return folders.VmFolder, nil
 }
 
 // vmByInstanceUUID finds a VM by the instance UUID VM Service gave it; nil when there is none.
@@ -79,30 +113,18 @@ func (inv *inventory) vmByInstanceUUID(ctx context.Context, uuid string) (*objec
 // interruptedCreation is the VM in folder that a creation for instanceUUID deployed and did not
 // finish; nil when there is none.
 func (inv *inventory) interruptedCreation(ctx context.Context, folder *object.Folder, instanceUUID string) (*object.VirtualMachine, error) {
-	ref, err := inv.folderVM(ctx, folder, DeployName(instanceUUID))
-	if err != nil || ref == nil {
+	found, err := inv.folderVMs(ctx, folder, DeployName(instanceUUID))
+	ref, ok := found[DeployName(instanceUUID)]
+	if err != nil || !ok {
 		return nil, err
 	}
-	return object.NewVirtualMachine(inv.c.vim, *ref), nil
+	return object.NewVirtualMachine(inv.c.vim, ref), nil
 }
 
-// nameFree makes sure no VM in folder has name: the caller's own VM would have been found by its
-// instance UUID, so one found here was made by someone else and is never adopted.
-func (inv *inventory) nameFree(ctx context.Context, folder *object.Folder, name string) error {
-	ref, err := inv.folderVM(ctx, folder, name)
-	if err != nil {
-		return err
-	}
-	if ref != nil {
-		return fmt.Errorf("%w: VM %s in the namespace's folder is named %q and was not made for this VirtualMachine", ErrNameTaken, ref.Value, name)
-	}
-	return nil
-}
-
-// folderVM returns the VM directly in folder named name; nil when there is none. Names are read
+// folderVMs returns the VMs directly in folder with one of names, by name. Names are read
 // through the property collector, not SearchIndex.FindChild: the simulator's FindChild panics on
 // a VM a concurrent deploy has registered but not yet named, and then never releases its lock.
-func (inv *inventory) folderVM(ctx context.Context, folder *object.Folder, name string) (*types.ManagedObjectReference, error) {
+func (inv *inventory) folderVMs(ctx context.Context, folder *object.Folder, names ...string) (map[string]types.ManagedObjectReference, error) {
 	pc := property.DefaultCollector(inv.c.vim)
 	var f mo.Folder
 	if err := pc.RetrieveOne(ctx, folder.Reference(), []string{"childEntity"}, &f); err != nil {
@@ -114,20 +136,20 @@ func (inv *inventory) folderVM(ctx context.Context, folder *object.Folder, name 
 			refs = append(refs, ref)
 		}
 	}
+	found := map[string]types.ManagedObjectReference{}
 	if len(refs) == 0 {
-		return nil, nil
+		return found, nil
 	}
 	var vms []mo.VirtualMachine
 	if err := pc.Retrieve(ctx, refs, []string{"name"}, &vms); err != nil {
 		return nil, fmt.Errorf("read VM names in folder %s: %w", folder.Reference().Value, err)
 	}
 	for _, vm := range vms {
-		if vm.Name == name {
-			ref := vm.Reference()
-			return &ref, nil
+		if slices.Contains(names, vm.Name) {
+			found[vm.Name] = vm.Reference()
 		}
 	}
-	return nil, nil
+	return found, nil
 }
 
 // child returns the direct child of parent named name if it is of kind (a managed object type
@@ -148,14 +170,11 @@ func (inv *inventory) child(ctx context.Context, parent object.Reference, name, 
 // creating it with default (unreserved, unlimited) settings the first time when create is set;
 // nil when it does not exist and create is not set.
 func (inv *inventory) namespacePool(ctx context.Context, cluster, namespace string, create bool) (*object.ResourcePool, error) {
-	cc, err := inv.cluster(ctx, cluster)
+	s, err := inv.supervisor(ctx, cluster)
 	if err != nil {
 		return nil, err
 	}
-	root, err := cc.ResourcePool(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("find root resource pool of cluster %q: %w", cluster, err)
-	}
+	root := s.root
 	ref, err := inv.child(ctx, root, namespace, "ResourcePool")
 	if err != nil || ref != nil || !create {
 		return poolOrNil(inv, ref), err
@@ -183,14 +202,14 @@ func poolOrNil(inv *inventory, ref *types.ManagedObjectReference) *object.Resour
 // namespaceFolder returns the namespace's folder under the datacenter's VM folder, creating it
 // the first time when create is set; nil when it does not exist and create is not set.
 func (inv *inventory) namespaceFolder(ctx context.Context, namespace string, create bool) (*object.Folder, error) {
-	folders, err := inv.dc.Folders(ctx)
+	vmFolder, err := inv.vmFolder(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("find VM folder: %w", err)
+		return nil, err
 	}
 	if create {
-		return inv.ensureFolder(ctx, folders.VmFolder, namespace)
+		return inv.ensureFolder(ctx, vmFolder, namespace)
 	}
-	ref, err := inv.child(ctx, folders.VmFolder, namespace, "Folder")
+	ref, err := inv.child(ctx, vmFolder, namespace, "Folder")
 	return folderOrNil(inv, ref), err
 }
 

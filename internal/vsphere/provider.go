@@ -179,6 +179,9 @@ type GovmomiProvider struct {
 	// version, so listing a library does not download every descriptor every time.
 	ovfMu    sync.Mutex
 	ovfCache map[ovfCacheKey]ovfInfo
+	// itemIDs are the content library's item ids by image name, as last listed or looked up.
+	itemsMu sync.Mutex
+	itemIDs map[string]string
 }
 
 // New returns a Provider for cfg. It does not connect: the first call logs in, so a manager can
@@ -191,6 +194,7 @@ func New(cfg Config) (*GovmomiProvider, error) {
 		cfg:      cfg,
 		session:  &session{cfg: cfg},
 		ovfCache: map[ovfCacheKey]ovfInfo{},
+		itemIDs:  map[string]string{},
 	}, nil
 }
 

@@ -271,6 +271,28 @@ var _ = Describe("The govmomi provider", func() {
 		Expect(e.vmsNamed(ctx, "lost-0")).To(BeEmpty())
 	})
 
+	It("deploys from an image whose library item was replaced since its last deploy", func(ctx SpecContext) {
+		class := objects.BestEffortClass("c", 1, "1Gi")
+		_, err := p.EnsureVM(logged(ctx), vmSpec("before-0", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae010", class, vmopv1.VirtualMachinePoweredOn))
+		Expect(err).NotTo(HaveOccurred())
+
+		By("importing the image again under the same name, as a new item")
+		rc, err := e.sim.RestClient(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		m := library.NewManager(rc)
+		lib, err := m.GetLibraryByName(ctx, libraryName)
+		Expect(err).NotTo(HaveOccurred())
+		ids, err := m.FindLibraryItems(ctx, library.FindItem{LibraryID: lib.ID, Name: photon.Name})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ids).To(HaveLen(1))
+		Expect(m.DeleteLibraryItem(ctx, &library.Item{ID: ids[0]})).To(Succeed())
+		Expect(e.sim.SeedLibrary(ctx, libraryName, photon)).To(Succeed())
+
+		_, err = p.EnsureVM(logged(ctx), vmSpec("after-0", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae011", class, vmopv1.VirtualMachinePoweredOn))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(e.vmByInstanceUUID(ctx, "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae011")).NotTo(BeNil())
+	})
+
 	It("lists the library's images with what their OVF says", func(ctx SpecContext) {
 		Expect(e.sim.SeedLibrary(ctx, libraryName, vcsimImage("ubuntu-2004", "ubuntu64Guest"))).To(Succeed())
 		images, err := p.ListImages(logged(ctx))

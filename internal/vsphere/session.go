@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/pbm"
 	govsession "github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vim25"
@@ -30,6 +31,11 @@ type clients struct {
 	// every call does not look it up again, and so that re-login, which replaces the clients,
 	// drops it with the session it was read through.
 	dc atomic.Pointer[object.Datacenter]
+	// pbm is the storage policy service's client, made on first use (see policies).
+	pbm atomic.Pointer[pbm.Client]
+	// supervisor and vmFolder are looked up on first use too (see inventory.supervisor).
+	supervisor atomic.Pointer[supervisorCluster]
+	vmFolder   atomic.Pointer[object.Folder]
 }
 
 // session keeps one logged-in set of clients for the whole process. Calls run concurrently on
@@ -116,6 +122,11 @@ func (s *session) relogin(ctx context.Context, stale *clients) (*clients, error)
 	return c, nil
 }
 
+// IdleConnections is how many connections to vCenter are kept open between calls: more than the
+// controllers make at once, so each call reuses one instead of paying a TLS handshake (Go keeps
+// two by default).
+const IdleConnections = 64
+
 // login makes new SOAP and REST clients and logs both in.
 func (s *session) login(ctx context.Context) (*clients, error) {
 	u, err := s.cfg.sdkURL()
@@ -124,6 +135,7 @@ func (s *session) login(ctx context.Context) (*clients, error) {
 	}
 	where := redactURL(s.cfg.URL)
 	sc := soap.NewClient(u, s.cfg.Insecure)
+	sc.DefaultTransport().MaxIdleConnsPerHost = IdleConnections
 	vc, err := vim25.NewClient(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("connect to vCenter %s: %w", where, classify(err))

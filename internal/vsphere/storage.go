@@ -27,9 +27,9 @@ func (p *GovmomiProvider) policyDatastore(ctx context.Context, inv *inventory, p
 	for i, ds := range cluster.Datastore {
 		hubs[i] = pbmtypes.PbmPlacementHub{HubType: ds.Type, HubId: ds.Value}
 	}
-	c, err := pbm.NewClient(ctx, inv.c.vim)
+	c, err := inv.c.policies(ctx)
 	if err != nil {
-		return none, fmt.Errorf("connect to the storage policy service: %w", err)
+		return none, err
 	}
 	result, err := c.CheckRequirements(ctx, hubs, nil, []pbmtypes.BasePbmPlacementRequirement{
 		&pbmtypes.PbmPlacementCapabilityProfileRequirement{ProfileId: pbmtypes.PbmProfileId{UniqueId: policyID}},
@@ -55,6 +55,20 @@ func (p *GovmomiProvider) policyDatastore(ctx context.Context, inv *inventory, p
 		}
 	}
 	return best.Reference(), nil
+}
+
+// policies returns the storage policy service's client, made on first use: making it reads the
+// service's content, one more request for every VM placed on a policy.
+func (c *clients) policies(ctx context.Context) (*pbm.Client, error) {
+	if pc := c.pbm.Load(); pc != nil {
+		return pc, nil
+	}
+	pc, err := pbm.NewClient(ctx, c.vim)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the storage policy service: %w", err)
+	}
+	c.pbm.Store(pc) // concurrent first calls may each make one; any of them will do
+	return pc, nil
 }
 
 // policyProfile is how a config spec names a storage policy; nil without one.

@@ -143,16 +143,21 @@ func (p *GovmomiProvider) createVM(ctx context.Context, inv *inventory, spec VMS
 		}
 	}
 
-	if err := inv.nameFree(ctx, folder, spec.Name); err != nil {
+	// One listing of the folder says both whether someone else's VM has the name (our own would
+	// have been found by its instance UUID, and one found here is never adopted) and whether a
+	// creation of ours stopped midway.
+	found, err := inv.folderVMs(ctx, folder, spec.Name, DeployName(spec.InstanceUUID))
+	if err != nil {
 		return nil, err
 	}
-	vm, err := inv.interruptedCreation(ctx, folder, spec.InstanceUUID)
-	switch {
-	case err != nil:
-		return nil, err
-	case vm != nil:
-		logger.Info("finishing interrupted VM creation", "vm", vm.Reference().Value)
-	default:
+	if ref, taken := found[spec.Name]; taken {
+		return nil, fmt.Errorf("%w: VM %s in the namespace's folder is named %q and was not made for this VirtualMachine", ErrNameTaken, ref.Value, spec.Name)
+	}
+	var vm *object.VirtualMachine
+	if ref, ok := found[DeployName(spec.InstanceUUID)]; ok {
+		vm = object.NewVirtualMachine(inv.c.vim, ref)
+		logger.Info("finishing interrupted VM creation", "vm", ref.Value)
+	} else {
 		if vm, err = p.deploy(ctx, inv, spec, pool, folder); err != nil {
 			return nil, err
 		}
@@ -211,6 +216,13 @@ func (p *GovmomiProvider) deploy(ctx context.Context, inv *inventory, spec VMSpe
 		d.DefaultDatastoreID = ds.Reference().Value
 	}
 	ref, err := vcenter.NewManager(inv.c.rest).DeployLibraryItem(ctx, itemID, d)
+	if isNotFound(err) { // the item kept for the image is gone: look it up again, once
+		p.forgetItem(spec.Image)
+		if itemID, err = p.libraryItemID(ctx, inv.c, spec.Image); err != nil {
+			return nil, err
+		}
+		ref, err = vcenter.NewManager(inv.c.rest).DeployLibraryItem(ctx, itemID, d)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deploy image %q: %w", spec.Image, err)
 	}
