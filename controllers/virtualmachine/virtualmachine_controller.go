@@ -49,6 +49,10 @@ const PhaseChangedReason = "PhaseChanged"
 // +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 
+// Concurrency is how many VirtualMachines are reconciled at once, so how many vSphere deploys
+// run side by side.
+const Concurrency = 16
+
 // Reconciler makes vSphere match VirtualMachines.
 type Reconciler struct {
 	Client client.Client
@@ -97,7 +101,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&vmopv1.VirtualMachineSetResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(r.policyToVirtualMachines), dataChanged).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapToVirtualMachines), builder.OnlyMetadata, dataChanged).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToVirtualMachines), builder.OnlyMetadata, dataChanged).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4, RateLimiter: limiter}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: Concurrency, RateLimiter: limiter}).
 		Complete(r)
 }
 
@@ -167,6 +171,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	return steps.Run(ctx, s, r.checkPrereqs, r.readPolicy, r.readGuestData, r.recordAddresses, r.ensureVM, r.probeReadiness)
 }
 
+// provisioning says a phase change is a VM's way from its creation to Created, which its status
+// and conditions show: an event for each step would more than double the apiserver writes of
+// making a VM, for nothing a user asked to hear about.
+func provisioning(from, to vmopv1.VMStatusPhase) bool {
+	return from == "" || (from == vmopv1.Creating && to == vmopv1.Created)
+}
+
 // lifecycleChanged passes updates that start a deletion or change finalizers or annotations.
 var lifecycleChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	o, n := e.ObjectOld, e.ObjectNew
@@ -227,15 +238,11 @@ func (r *Reconciler) write(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// recordChanges records a Normal event for a phase change, and a Warning event for each
-// condition that newly turned False with severity Warning or Error, so a VM blocked for an hour
-// yields one event, not hundreds.
+// recordChanges records a Normal event for a phase change other than a VM's way to Created,
+// and a Warning event for each condition that newly turned False with severity Warning or Error,
+// so a VM blocked for an hour yields one event, not hundreds.
 func (r *Reconciler) recordChanges(vm *vmopv1.VirtualMachine, before *vmopv1.VirtualMachineStatus) {
-	switch from, to := before.Phase, vm.Status.Phase; {
-	case to == from:
-	case from == "":
-		r.Recorder.Eventf(vm, corev1.EventTypeNormal, PhaseChangedReason, "VM enters %s phase", to)
-	default:
+	if from, to := before.Phase, vm.Status.Phase; to != from && !provisioning(from, to) {
 		r.Recorder.Eventf(vm, corev1.EventTypeNormal, PhaseChangedReason, "VM changes from %s phase to %s phase", from, to)
 	}
 	for _, c := range vm.Status.Conditions {
