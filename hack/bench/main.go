@@ -20,6 +20,8 @@ func main() {
 	out := flag.String("out", "bin/bench/results.json", "where the figures are written")
 	webhookSamples := flag.Int("webhook-samples", bench.DefaultWebhook.Samples, "creates per path for webhook_cost_*")
 	clusterBindings := flag.Int("cluster-bindings", bench.DefaultWebhook.ClusterBindings, "bindings in the cluster while the webhook figures are measured")
+	vms := flag.Int("vms", bench.DefaultProvision.VMs, "VMs provisioned for vms_1000_ratio and api_writes_per_vm")
+	vmNamespaces := flag.Int("vm-namespaces", bench.DefaultProvision.Namespaces, "namespaces the VMs are spread over")
 	flag.Parse()
 	// The manager's logs would bury the table, which is what this command is for.
 	ctrl.SetLogger(logr.Discard())
@@ -49,6 +51,12 @@ func main() {
 	wcfg := bench.DefaultWebhook
 	wcfg.Samples, wcfg.ClusterBindings = *webhookSamples, *clusterBindings
 	run("webhooks", func(ctx context.Context) (bench.Results, error) { return bench.Webhooks(ctx, wcfg) })
+	pcfg := bench.DefaultProvision
+	pcfg.VMs, pcfg.Namespaces, pcfg.Log = *vms, *vmNamespaces, os.Stderr
+	run("provisioning", func(ctx context.Context) (bench.Results, error) { return bench.Provisioning(ctx, pcfg) })
+	run("binding to running cluster", func(ctx context.Context) (bench.Results, error) {
+		return bench.BindingToRunning(ctx, bench.DefaultCluster)
+	})
 
 	fmt.Println()
 	if err := results.WriteTable(os.Stdout); err != nil {
