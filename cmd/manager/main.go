@@ -30,6 +30,7 @@ func main() {
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8443", `address of the HTTPS metrics endpoint, readable with a token granted the metrics-reader role; "0" turns it off`)
 	flag.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "directory holding the metrics endpoint's tls.crt and tls.key (default: a self-signed certificate)")
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	flag.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", `address of Go's profiling endpoints (/debug/pprof/), unauthenticated, so bind it to loopback; "0" turns them off`)
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's namespace)")
 	flag.StringVar(&opts.WebhookHost, "webhook-host", "", "address the webhook server listens on (default: all)")
