@@ -18,10 +18,14 @@ import (
 
 func main() {
 	out := flag.String("out", "bin/bench/results.json", "where the figures are written")
-	webhookSamples := flag.Int("webhook-samples", bench.DefaultWebhook.Samples, "creates per path for webhook_cost_*")
-	clusterBindings := flag.Int("cluster-bindings", bench.DefaultWebhook.ClusterBindings, "bindings in the cluster while the webhook figures are measured")
-	vms := flag.Int("vms", bench.DefaultProvision.VMs, "VMs provisioned for vms_1000_ratio and api_writes_per_vm")
-	vmNamespaces := flag.Int("vm-namespaces", bench.DefaultProvision.Namespaces, "namespaces the VMs are spread over")
+	scale := bench.DefaultScale
+	flag.IntVar(&scale.Samples, "webhook-samples", scale.Samples, "creates per path for webhook_cost_*")
+	flag.IntVar(&scale.ClusterBindings, "cluster-bindings", scale.ClusterBindings, "bindings in the cluster, 100 per namespace, for the webhook and memory figures")
+	flag.IntVar(&scale.VMs, "memory-vms", scale.VMs, "VirtualMachines in the cluster when the manager's memory is read")
+	flag.StringVar(&scale.PprofAddr, "manager-pprof", "", "serve the profiling endpoints of the manager being measured at this loopback address")
+	pcfg := bench.DefaultProvision
+	flag.IntVar(&pcfg.VMs, "vms", pcfg.VMs, "VMs provisioned for vms_1000_ratio and api_writes_per_vm")
+	flag.IntVar(&pcfg.Namespaces, "vm-namespaces", pcfg.Namespaces, "namespaces the VMs are spread over")
 	flag.Parse()
 	// The manager's logs would bury the table, which is what this command is for.
 	ctrl.SetLogger(logr.Discard())
@@ -48,11 +52,8 @@ func main() {
 		defer cancel() // stops the in-memory caches
 		return bench.Access(ctx, bench.DefaultAccess)
 	})
-	wcfg := bench.DefaultWebhook
-	wcfg.Samples, wcfg.ClusterBindings = *webhookSamples, *clusterBindings
-	run("webhooks", func(ctx context.Context) (bench.Results, error) { return bench.Webhooks(ctx, wcfg) })
-	pcfg := bench.DefaultProvision
-	pcfg.VMs, pcfg.Namespaces, pcfg.Log = *vms, *vmNamespaces, os.Stderr
+	run("webhooks and memory", func(ctx context.Context) (bench.Results, error) { return bench.Scale(ctx, scale) })
+	pcfg.Log = os.Stderr
 	run("provisioning", func(ctx context.Context) (bench.Results, error) { return bench.Provisioning(ctx, pcfg) })
 	run("binding to running cluster", func(ctx context.Context) (bench.Results, error) {
 		return bench.BindingToRunning(ctx, bench.DefaultCluster)

@@ -208,29 +208,10 @@ func provisionWithProduct(ctx context.Context, env *testenv.Env, sim *vcsim.Simu
 
 // createVMs creates cfg.VMs VMs round-robin in namespaces, cfg.Clients at a time.
 func createVMs(ctx context.Context, c client.Client, namespaces []string, cfg ProvisionConfig) error {
-	return inParallel(ctx, cfg.VMs, cfg.Clients, func(ctx context.Context, i int) error {
+	return inParallel(ctx, cfg.Clients, cfg.VMs, func(ctx context.Context, i int) error {
 		_, err := createVM(ctx, c, namespaces[i%len(namespaces)], fmt.Sprintf("vm-%d", i))
 		return err
 	})
-}
-
-// inParallel calls do for 0..n-1, workers at a time, and returns the first error.
-func inParallel(ctx context.Context, n, workers int, do func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
-				if err := do(ctx, i); err != nil {
-					cancel(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }
 
 // watchPoweredOn starts an informer on VirtualMachines and returns how many its status says are
@@ -380,7 +361,7 @@ func rawDeploys(ctx context.Context, sim *vcsim.Simulator, n, workers int, timeo
 	}
 	target := vcenter.Target{ResourcePoolID: pool.Reference().Value, FolderID: folders.VmFolder.Reference().Value}
 	start := time.Now()
-	err = inParallel(ctx, n, workers, func(ctx context.Context, i int) error {
+	err = inParallel(ctx, workers, n, func(ctx context.Context, i int) error {
 		d := vcenter.Deploy{DeploymentSpec: vcenter.DeploymentSpec{
 			Name: fmt.Sprintf("raw-%d", i), AcceptAllEULA: true,
 			// On the storage policy the product's VMs get.

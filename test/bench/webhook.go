@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -13,39 +14,15 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/internal/enforcement"
-	"github.com/vm-service/vm-service/internal/manager"
-	"github.com/vm-service/vm-service/internal/vcsim"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/testenv"
 )
-
-// WebhookConfig sizes the webhook figures.
-type WebhookConfig struct {
-	// Samples is how many creates are timed on each of the three paths.
-	Samples int
-	// NamespaceBindings are the bindings in each measured namespace; ClusterBindings all the
-	// bindings in the cluster (the rest in filler namespaces of NamespaceBindings each).
-	NamespaceBindings, ClusterBindings int
-	// LoadClients create VMs as fast as they can, LoadCreates in all, for at most LoadTime.
-	LoadClients, LoadCreates int
-	LoadTime                 time.Duration
-}
-
-// DefaultWebhook is the issue's configuration.
-var DefaultWebhook = WebhookConfig{
-	Samples: 1000, NamespaceBindings: 100, ClusterBindings: 100_000,
-	LoadClients: 8, LoadCreates: 4000, LoadTime: 60 * time.Second,
-}
 
 // The namespaces of the webhook figures carry pathLabel, which says which webhooks see their
 // VirtualMachines: ours (the product's), none, or trivial (an allow-all webhook on the product's
@@ -60,90 +37,101 @@ const (
 	// vmWebhookPath is where the product's VirtualMachine validator is served; its latency
 	// metric is labelled with it.
 	vmWebhookPath = "/validate-vmoperator-vmware-com-v1alpha1-virtualmachine"
-	allowAllPath  = "/bench-allow-all"
+	allowAllPath  = "/bench-allow-all" // served by benchmanager
 	benchClass    = "class-0"
 	latencyMetric = "controller_runtime_webhook_latency_seconds"
 )
 
-// Webhooks measures webhook_cost_p50, webhook_cost_p99 and admission_p99_ms_under_load on a
-// real kube-apiserver with the product's manager (no vCenter, so nothing but admission acts on
-// the VMs created).
-func Webhooks(ctx context.Context, cfg WebhookConfig) (res Results, err error) {
-	env, err := testenv.Start(testenv.WithWebhooks())
+// webhookFigures measures webhook_cost_p50, webhook_cost_p99 and admission_p99_ms_under_load
+// against mgr, the bench manager, idle and with the cluster populated.
+func webhookFigures(ctx context.Context, c client.Client, mgr *managerProcess, cfg ScaleConfig) (Results, error) {
+	if err := warmUp(ctx, c, mgr, cfg.WarmUp); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res, err := webhookCost(ctx, c, cfg.Samples)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, env.Stop()) }()
-	mgr, stopManager, err := env.StartManager(manager.Options{Enforcement: enforcement.Deny})
+	fmt.Fprintf(os.Stderr, "bench: %d creates per path timed in %s; %d clients creating...\n", cfg.Samples, time.Since(start).Round(time.Second), cfg.LoadClients)
+	start = time.Now()
+	p99, err := admissionUnderLoad(ctx, c, mgr, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer stopManager()
-	var allowed atomic.Int64
-	mgr.GetWebhookServer().Register(allowAllPath, &admission.Webhook{Handler: admission.HandlerFunc(
-		func(context.Context, admission.Request) admission.Response {
-			allowed.Add(1)
-			return admission.Allowed("")
-		})})
-	c := env.Client
-	if err := routeWebhooks(ctx, env); err != nil {
-		return nil, err
-	}
-	namespaces := map[string]string{}
-	for _, path := range []string{pathOurs, pathNone, pathTrivial} {
-		if namespaces[path], err = benchNamespace(ctx, c, path, cfg.NamespaceBindings); err != nil {
-			return nil, err
-		}
-	}
-	if err := fillBindings(ctx, c, cfg.ClusterBindings-3*cfg.NamespaceBindings, cfg.NamespaceBindings); err != nil {
-		return nil, err
-	}
-	if err := waitForCache(ctx, mgr.GetCache(), cfg.ClusterBindings); err != nil {
-		return nil, err
-	}
-	// The apiserver picks webhook configuration changes up a moment later: warm every path up
-	// until the allow-all webhook has answered.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-		for _, path := range []string{pathOurs, pathNone, pathTrivial} {
-			if _, err := createVM(ctx, c, namespaces[path], "warm-"+strconv.Itoa(int(time.Now().UnixNano()))); err != nil {
-				return false, err
+	fmt.Fprintf(os.Stderr, "bench: load done in %s\n", time.Since(start).Round(time.Second))
+	res["admission_p99_ms_under_load"] = p99 * 1000
+	return res, nil
+}
+
+// warmUp creates VMs on every path until the allow-all webhook has answered (the apiserver picks
+// webhook configuration changes up a moment later), then n more rounds untimed, so connections,
+// caches and the Go runtimes on both ends are warm before anything is timed.
+func warmUp(ctx context.Context, c client.Client, mgr *managerProcess, n int) error {
+	round := 0
+	createRound := func(ctx context.Context) error {
+		round++
+		for _, path := range paths {
+			if _, err := createVM(ctx, c, benchNamespaceName(path), fmt.Sprintf("warm-%d", round)); err != nil {
+				return err
 			}
 		}
-		return allowed.Load() > 0, nil
+		return nil
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := createRound(ctx); err != nil {
+			return false, err
+		}
+		families, err := mgr.metrics(ctx)
+		if err != nil {
+			return false, err
+		}
+		return sumWhere(families["controller_runtime_webhook_requests_total"], "webhook", allowAllPath) > 0, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("allow-all webhook never called: %w", err)
+		return fmt.Errorf("allow-all webhook never called: %w", err)
 	}
+	for range n {
+		if err := createRound(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	samples := map[string][]int64{}
-	order := []string{pathOurs, pathNone, pathTrivial}
-	for i := range cfg.Samples {
-		for k := range order {
-			path := order[(k+i)%len(order)]
-			d, err := createVM(ctx, c, namespaces[path], fmt.Sprintf("vm-%d", i))
+// paths are the three ways a measured VM create goes.
+var paths = []string{pathOurs, pathNone, pathTrivial}
+
+// webhookCost times samples rounds of one create on each path, in an order that rotates every
+// round, and reports, at the median and the 99th percentile, the per-round difference from the
+// create with no webhook on our path over the same on the allow-all path.
+func webhookCost(ctx context.Context, c client.Client, samples int) (Results, error) {
+	added := map[string][]int64{} // per round: the path's create minus the same round's none
+	for i := range samples {
+		took := map[string]time.Duration{}
+		for k := range paths {
+			path := paths[(k+i)%len(paths)]
+			d, err := createVM(ctx, c, benchNamespaceName(path), fmt.Sprintf("vm-%d", i))
 			if err != nil {
 				return nil, err
 			}
-			samples[path] = append(samples[path], int64(d))
+			took[path] = d
+		}
+		for _, path := range []string{pathOurs, pathTrivial} {
+			added[path] = append(added[path], int64(took[path]-took[pathNone]))
 		}
 	}
-	res = Results{}
+	res := Results{}
 	for _, q := range []struct {
 		key string
 		q   float64
 	}{{"webhook_cost_p50", 0.5}, {"webhook_cost_p99", 0.99}} {
-		ours, none, trivial := quantile(samples[pathOurs], q.q), quantile(samples[pathNone], q.q), quantile(samples[pathTrivial], q.q)
-		if trivial <= none {
-			return nil, fmt.Errorf("%s: the allow-all webhook added nothing measurable (%v with it, %v without)", q.key, time.Duration(trivial), time.Duration(none))
+		ours, trivial := quantile(added[pathOurs], q.q), quantile(added[pathTrivial], q.q)
+		if trivial <= 0 {
+			return nil, fmt.Errorf("%s: the allow-all webhook added nothing measurable (%v)", q.key, time.Duration(trivial))
 		}
-		res[q.key] = float64(ours-none) / float64(trivial-none)
+		res[q.key] = float64(ours) / float64(trivial)
 	}
-
-	p99, err := admissionUnderLoad(ctx, c, namespaces[pathOurs], cfg)
-	if err != nil {
-		return nil, err
-	}
-	res["admission_p99_ms_under_load"] = p99 * 1000
 	return res, nil
 }
 
@@ -205,101 +193,6 @@ func routeWebhooks(ctx context.Context, env *testenv.Env) error {
 	return nil
 }
 
-// benchNamespace makes a namespace of the given path with bindings bindings (benchClass among
-// them), the storage class assigned and every class the bindings name.
-func benchNamespace(ctx context.Context, c client.Client, path string, bindings int) (string, error) {
-	if path == pathOurs { // the classes, once; class admission does not depend on namespaces
-		if err := c.Create(ctx, objects.StorageClass(testenv.StorageClass, vcsim.VSANDefaultPolicyID)); err != nil {
-			return "", fmt.Errorf("storage class: %w", err)
-		}
-		for i := range classCount {
-			if err := c.Create(ctx, objects.BestEffortClass(fmt.Sprintf("class-%d", i), 2, "4Gi")); err != nil {
-				return "", fmt.Errorf("class: %w", err)
-			}
-		}
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench-" + path, Labels: map[string]string{pathLabel: path}}}
-	if err := c.Create(ctx, ns); err != nil {
-		return "", fmt.Errorf("namespace %s: %w", ns.Name, err)
-	}
-	if err := c.Create(ctx, objects.StorageQuota(ns.Name, testenv.StorageClass)); err != nil {
-		return "", fmt.Errorf("assign storage to %s: %w", ns.Name, err)
-	}
-	for i := range bindings {
-		class := fmt.Sprintf("class-%d", i%classCount)
-		if err := c.Create(ctx, objects.Binding(ns.Name, fmt.Sprintf("b-%d", i), class)); err != nil {
-			return "", fmt.Errorf("binding in %s: %w", ns.Name, err)
-		}
-	}
-	return ns.Name, nil
-}
-
-// fillBindings creates n bindings, perNamespace in each filler namespace, with a few writers at
-// once: the cluster-wide binding count the issue asks the webhook figures to hold.
-func fillBindings(ctx context.Context, c client.Client, n, perNamespace int) error {
-	if n <= 0 {
-		return nil
-	}
-	namespaces := (n + perNamespace - 1) / perNamespace
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for range 16 {
-		wg.Go(func() {
-			for nsi := range jobs {
-				err := fillNamespace(ctx, c, nsi, min(perNamespace, n-nsi*perNamespace))
-				if err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for nsi := range namespaces {
-		select {
-		case jobs <- nsi:
-		case <-ctx.Done():
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	return cmpErr(firstErr, ctx.Err())
-}
-
-func fillNamespace(ctx context.Context, c client.Client, nsi, bindings int) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("filler-%d", nsi), Labels: map[string]string{pathLabel: pathFiller}}}
-	if err := c.Create(ctx, ns); err != nil {
-		return fmt.Errorf("namespace %s: %w", ns.Name, err)
-	}
-	for i := range bindings {
-		if err := c.Create(ctx, objects.Binding(ns.Name, fmt.Sprintf("b-%d", i), fmt.Sprintf("class-%d", i%classCount))); err != nil {
-			return fmt.Errorf("binding in %s: %w", ns.Name, err)
-		}
-	}
-	return nil
-}
-
-func cmpErr(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
-}
-
-// waitForCache waits until the manager's cache holds n bindings, so the figures are taken with
-// the cluster's bindings in it.
-func waitForCache(ctx context.Context, r client.Reader, n int) error {
-	return wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		list := &vmopv1.VirtualMachineClassBindingList{}
-		if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-			return false, err
-		}
-		return len(list.Items) >= n, nil
-	})
-}
-
 // createVM creates a VM of benchClass in namespace and returns how long the create took.
 func createVM(ctx context.Context, c client.Client, namespace, name string) (time.Duration, error) {
 	vm := objects.VM(namespace, name, benchClass, "bench-image")
@@ -316,11 +209,12 @@ func createVM(ctx context.Context, c client.Client, namespace, name string) (tim
 // returns the p99, in seconds, of the VM webhook's own handling time over that load, read from
 // its latency metric (a native histogram, whose buckets are 10% wide: the p99 reported is the
 // upper bound of the bucket that holds it).
-func admissionUnderLoad(ctx context.Context, c client.Client, namespace string, cfg WebhookConfig) (float64, error) {
-	before, err := latencyBuckets(vmWebhookPath)
+func admissionUnderLoad(ctx context.Context, c client.Client, mgr *managerProcess, cfg ScaleConfig) (float64, error) {
+	before, err := latencyBuckets(ctx, mgr, vmWebhookPath)
 	if err != nil {
 		return 0, err
 	}
+	namespace := benchNamespaceName(pathOurs)
 	ctx, cancel := context.WithTimeout(ctx, cfg.LoadTime)
 	defer cancel()
 	var next atomic.Int64
@@ -346,7 +240,7 @@ func admissionUnderLoad(ctx context.Context, c client.Client, namespace string, 
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	after, err := latencyBuckets(vmWebhookPath)
+	after, err := latencyBuckets(ctx, mgr, vmWebhookPath)
 	if err != nil {
 		return 0, err
 	}
@@ -361,16 +255,13 @@ type nativeBuckets struct {
 	counts map[int]uint64
 }
 
-// latencyBuckets reads the webhook latency histogram of path from the manager's registry.
-func latencyBuckets(path string) (nativeBuckets, error) {
-	families, err := ctrlmetrics.Registry.Gather()
+// latencyBuckets reads the webhook latency histogram of path from the manager's metrics.
+func latencyBuckets(ctx context.Context, mgr *managerProcess, path string) (nativeBuckets, error) {
+	families, err := mgr.metrics(ctx)
 	if err != nil {
-		return nativeBuckets{}, fmt.Errorf("gather metrics: %w", err)
+		return nativeBuckets{}, err
 	}
-	for _, f := range families {
-		if f.GetName() != latencyMetric {
-			continue
-		}
+	if f := families[latencyMetric]; f != nil {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() != "webhook" || l.GetValue() != path {

@@ -80,11 +80,29 @@ func (e *Env) StartManager(opts manager.Options, configure ...func(*rest.Config)
 	return mgr, stop, nil
 }
 
+// ManagerKubeconfig writes a kubeconfig of the manager's user, granted the generated manager
+// role, for a manager run as a process of its own (with --webhook-host, --webhook-port and
+// --webhook-cert-dir from WebhookInstallOptions); it returns the file's path.
+func (e *Env) ManagerKubeconfig() (string, error) {
+	if _, err := e.managerConfig(); err != nil {
+		return "", err
+	}
+	data, err := e.managerAuth.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig for %s: %w", managerUser, err)
+	}
+	path := filepath.Join(e.dir, "manager.kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("write manager kubeconfig: %w", err)
+	}
+	return path, nil
+}
+
 // managerConfig grants the generated manager role to the manager's user (once) and returns a
 // client configuration authenticated as that user.
 func (e *Env) managerConfig() (*rest.Config, error) {
-	if e.managerCfg != nil {
-		return e.managerCfg, nil
+	if e.managerAuth != nil {
+		return e.managerAuth.Config(), nil
 	}
 	ctx := context.Background()
 	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "rbac", "role.yaml"))
@@ -109,6 +127,6 @@ func (e *Env) managerConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("add manager user: %w", err)
 	}
-	e.managerCfg = au.Config()
-	return e.managerCfg, nil
+	e.managerAuth = au
+	return au.Config(), nil
 }

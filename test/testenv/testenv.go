@@ -27,7 +27,8 @@ type Env struct {
 
 	dir        string
 	kubeconfig string
-	managerCfg *rest.Config
+	// managerAuth is the manager's user, once its role is granted.
+	managerAuth *envtest.AuthenticatedUser
 }
 
 // RepoRoot is the checkout this package was compiled from; specs find manifests and tools there.

@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vm-service/vm-service/test/testenv"
+)
+
+// After a collection, the idle manager's RSS is read every second until stableReadings readings in
+// a row are within 2% of one another (the runtime has returned to the system what it freed), for
+// at most rssWatch; the figure is the last reading.
+const (
+	stableReadings = 5
+	rssWatch       = 90 * time.Second
+)
+
+// managerRSS leaves cfg.VMs VirtualMachines in the cluster, starts cmd/manager as a process of its
+// own (no vCenter), waits until it has listed everything and reconciled every binding, and returns
+// its resident memory in MiB once it is stable.
+func managerRSS(ctx context.Context, env *testenv.Env, dir, token string, cfg ScaleConfig) (mib float64, err error) {
+	if err := seedFillerVMs(ctx, env.Client, env.ControlPlane.Etcd.URL, cfg); err != nil {
+		return 0, err
+	}
+	pprof := cfg.PprofAddr
+	if pprof == "" {
+		if pprof, err = freeLoopbackAddr(); err != nil {
+			return 0, err
+		}
+	}
+	mgr, err := startManager(ctx, env, dir, productManager, token, "--pprof-bind-address", pprof)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { err = errors.Join(err, mgr.stop()) }()
+	if err := mgr.waitIdle(ctx, cfg.ClusterBindings); err != nil {
+		return 0, err
+	}
+	before, err := residentKiB(mgr.cmd.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	if err := collectGarbage(ctx, pprof); err != nil {
+		return 0, err
+	}
+	var readings []int64
+	deadline := time.Now().Add(rssWatch)
+	for !stable(readings) && time.Now().Before(deadline) {
+		if len(readings) > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+		kib, err := residentKiB(mgr.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		readings = append(readings, kib)
+	}
+	fmt.Fprintf(os.Stderr, "bench: manager RSS %d MiB when idle, %d MiB %d s after a collection\n",
+		before>>10, readings[len(readings)-1]>>10, len(readings)-1)
+	return float64(readings[len(readings)-1]) / 1024, nil
+}
+
+// stable says whether the last stableReadings readings are within 2% of one another.
+func stable(readings []int64) bool {
+	if len(readings) < stableReadings {
+		return false
+	}
+	last := readings[len(readings)-stableReadings:]
+	return float64(slices.Max(last)) <= 1.02*float64(slices.Min(last))
+}
+
+// collectGarbage has the manager's Go runtime collect now, through its profiling endpoint (a heap
+// profile taken with gc=1), rather than at its own next forced collection, up to two minutes away
+// in an idle process: the figure is the memory it keeps, not the garbage the initial list and the
+// reconciles left behind.
+func collectGarbage(ctx context.Context, pprofAddr string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("collect the manager's garbage: %w", err)
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// residentKiB reads VmRSS, in KiB, from /proc/<pid>/status.
+func residentKiB(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("manager status: %w", err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status: %w", pid, s.Err())
+}
