@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -17,11 +16,11 @@ import (
 )
 
 // After a collection, the idle manager's RSS is read every second until stableReadings readings in
-// a row are within 2% of one another (the runtime has returned to the system what it freed), for
+// a row are within 1% of one another (the runtime has returned to the system what it freed), for
 // at most rssWatch; the figure is the last reading.
 const (
-	stableReadings = 5
-	rssWatch       = 90 * time.Second
+	stableReadings = 10
+	rssWatch       = 120 * time.Second
 )
 
 // managerRSS leaves cfg.VMs VirtualMachines in the cluster, starts cmd/manager as a process of its
@@ -49,7 +48,8 @@ func managerRSS(ctx context.Context, env *testenv.Env, dir, token string, cfg Sc
 	if err != nil {
 		return 0, err
 	}
-	if err := collectGarbage(ctx, pprof); err != nil {
+	live, err := collectGarbage(ctx, pprof)
+	if err != nil {
 		return 0, err
 	}
 	var readings []int64
@@ -68,38 +68,44 @@ func managerRSS(ctx context.Context, env *testenv.Env, dir, token string, cfg Sc
 		}
 		readings = append(readings, kib)
 	}
-	fmt.Fprintf(os.Stderr, "bench: manager RSS %d MiB when idle, %d MiB %d s after a collection\n",
-		before>>10, readings[len(readings)-1]>>10, len(readings)-1)
+	fmt.Fprintf(os.Stderr, "bench: manager RSS %d MiB when idle, %d MiB %d s after a collection that left %d MiB of live heap\n",
+		before>>10, readings[len(readings)-1]>>10, len(readings)-1, live>>20)
 	return float64(readings[len(readings)-1]) / 1024, nil
 }
 
-// stable says whether the last stableReadings readings are within 2% of one another.
+// stable says whether the last stableReadings readings are within 1% of one another.
 func stable(readings []int64) bool {
 	if len(readings) < stableReadings {
 		return false
 	}
 	last := readings[len(readings)-stableReadings:]
-	return float64(slices.Max(last)) <= 1.02*float64(slices.Min(last))
+	return float64(slices.Max(last)) <= 1.01*float64(slices.Min(last))
 }
 
 // collectGarbage has the manager's Go runtime collect now, through its profiling endpoint (a heap
 // profile taken with gc=1), rather than at its own next forced collection, up to two minutes away
 // in an idle process: the figure is the memory it keeps, not the garbage the initial list and the
-// reconciles left behind.
-func collectGarbage(ctx context.Context, pprofAddr string) error {
+// reconciles left behind. It returns the live heap in bytes, as the profile's HeapAlloc.
+func collectGarbage(ctx context.Context, pprofAddr string) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1", nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("collect the manager's garbage: %w", err)
+		return 0, fmt.Errorf("collect the manager's garbage: %w", err)
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(nil, 1<<20)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "# HeapAlloc = "); ok {
+			return strconv.ParseInt(rest, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no HeapAlloc in the manager's heap profile: %v", s.Err())
 }
 
 // residentKiB reads VmRSS, in KiB, from /proc/<pid>/status.
