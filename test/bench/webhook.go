@@ -104,8 +104,7 @@ var paths = []string{pathOurs, pathNone, pathTrivial}
 
 // webhookCost times samples rounds of one create on each path, in an order that rotates every
 // round, and reports, at the median and the 99th percentile, the per-round difference from the
-// create with no webhook on our path over the same on the allow-all path: the median of that
-// ratio over costBlocks runs of consecutive rounds.
+// create with no webhook on our path over the same on the allow-all path.
 func webhookCost(ctx context.Context, c client.Client, samples int) (Results, error) {
 	added := map[string][]int64{} // per round: the path's create minus the same round's none
 	for i := range samples {
@@ -127,28 +126,14 @@ func webhookCost(ctx context.Context, c client.Client, samples int) (Results, er
 		key string
 		q   float64
 	}{{"webhook_cost_p50", 0.5}, {"webhook_cost_p99", 0.99}} {
-		var ratios []float64
-		for b := range costBlocks {
-			from, to := b*samples/costBlocks, (b+1)*samples/costBlocks
-			r, err := costRatio(added[pathOurs][from:to], added[pathTrivial][from:to], q.q)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", q.key, err)
-			}
-			ratios = append(ratios, r)
-		}
-		res[q.key] = quantile(ratios, 0.5)
-		whole, err := costRatio(added[pathOurs], added[pathTrivial], q.q)
+		ratio, err := costRatio(added[pathOurs], added[pathTrivial], q.q)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", q.key, err)
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s by block %.3f, over all rounds at once %.3f\n", q.key, ratios, whole)
+		res[q.key] = ratio
 	}
 	return res, nil
 }
-
-// costBlocks are the runs of consecutive rounds a webhook cost is taken in; the figure is their
-// median, so a burst of other work on the shared machine moves one block, not the figure.
-const costBlocks = 5
 
 // costRatio is the q-th quantile of what our webhooks added over that of what the allow-all one
 // added.
