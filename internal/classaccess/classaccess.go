@@ -76,8 +76,8 @@ func (d Decision) Message() string {
 }
 
 // Check decides whether namespace may use class. It reads rs.Cache, the manager's cache with the
-// index.BindingClassName index registered (and, through WithBound, the bound-class set), so an
-// admitted lookup's cost does not grow with the number of bindings. A refusal is confirmed with rs.Live before it is returned: a
+// index.BindingClassName index registered, so an admitted lookup is by index and its cost does not
+// grow with the number of bindings. A refusal is confirmed with rs.Live before it is returned: a
 // class or binding created a moment ago may not be in the cache yet. A binding counts by its
 // classRef.name, never by its own name.
 func Check(ctx context.Context, rs confirm.Readers, namespace, class string) (Decision, error) {
@@ -107,33 +107,18 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 		d.Verdict, d.ClassDeleting = ClassNotFound, true
 	default:
 		d.Found = found
-		bound, err := isBound(ctx, r, namespace, class)
-		if err != nil || bound {
-			return d, err
+		bindings := &vmopv1.VirtualMachineClassBindingList{}
+		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}, client.UnsafeDisableDeepCopy); err != nil {
+			return d, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)
+		}
+		if slices.ContainsFunc(bindings.Items, live) {
+			return d, nil
 		}
 		d.Verdict = NotBound
 	}
 	bound, err := BoundClasses(ctx, r, namespace)
 	d.Bound = bound
 	return d, err
-}
-
-// isBound says whether a live binding in namespace names class. A reader made by WithBound answers
-// from its BoundSet, a lookup in the namespace's sorted classes (a list by index costs far more
-// for the one binding it finds, and admission asks on every create); any other lists the
-// namespace's bindings of the class by index or, on the apiserver, by field selector.
-func isBound(ctx context.Context, r client.Reader, namespace, class string) (bool, error) {
-	if br, ok := r.(boundReader); ok {
-		if names, ok := br.boundClasses(namespace); ok {
-			_, found := slices.BinarySearch(names, class)
-			return found, nil
-		}
-	}
-	bindings := &vmopv1.VirtualMachineClassBindingList{}
-	if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}, client.UnsafeDisableDeepCopy); err != nil {
-		return false, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)
-	}
-	return slices.ContainsFunc(bindings.Items, live), nil
 }
 
 // BoundClasses lists, sorted and without repeats, the classes bound in namespace. A reader made
