@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
+	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -78,13 +80,21 @@ func AssignStorage(c client.Client, namespace string, storageClasses ...string) 
 	Expect(c.Create(context.Background(), q)).To(Succeed())
 }
 
-// FreePort returns a loopback port nothing listens on right now.
+// FreePort returns a loopback port nothing listens on right now, drawn at random below Linux's
+// ephemeral range (32768 and up): a port the kernel handed out for listening there may be taken
+// by any outgoing connection before the caller binds it, which two test runs at once made happen.
 func FreePort() int {
 	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			Expect(l.Close()).To(Succeed())
+			return port
+		}
+	}
+	Fail("no free loopback port between 20000 and 32000 in 100 tries")
+	return 0
 }
 
 // Update applies change to obj as it is now and writes it with c, again when a controller wrote
