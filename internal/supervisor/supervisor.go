@@ -204,6 +204,9 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 	s := &Supervisor{cfg: cfg, paths: PathsIn(cfg.StateDir), log: cfg.Log}
 	defer func() {
 		if err != nil {
+			if why := s.Err(); why != nil {
+				err = fmt.Errorf("the manager stopped: %w (then: %w)", why, err)
+			}
 			if stopErr := s.Stop(); stopErr != nil {
 				s.log.Error(stopErr, "unable to stop cleanly after a failed start")
 			}
@@ -248,6 +251,17 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 	if err := s.startManager(ctx); err != nil {
 		return nil, err
 	}
+	// What follows reads the manager's cache, which waits forever once the manager is gone (a
+	// port taken after it started, say): end those reads when it stops.
+	ctx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go func() {
+		select {
+		case <-s.mgrDone:
+			stopReading()
+		case <-ctx.Done():
+		}
+	}()
 
 	s.kubeconfig = newKubeconfig(s.paths.Kubeconfig, cfg.Host, adminCfg, developerCfg)
 	namespaces, err := s.mirroredNamespaces(ctx)
