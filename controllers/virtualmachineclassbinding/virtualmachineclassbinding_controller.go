@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -99,13 +98,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	return ctrl.Result{}, nil
 }
 
-// classExists reads the class's metadata from the cache, confirming an absence with the
-// apiserver. Only metadata: a typed read copies the class's status, which lists every namespace
-// binding it (1,000 in a large supervisor), and a supervisor's startup reconciles every binding.
+// classExists reads the class from the cache, confirming an absence with the apiserver. The
+// typed cache, not a metadata-only one: the watch that wakes this reconcile on a class's deletion
+// is the typed informer's, and another informer could still hold the class then.
 func (r *Reconciler) classExists(ctx context.Context, class string) (bool, error) {
-	meta := &metav1.PartialObjectMetadata{}
-	meta.SetGroupVersionKind(vmopv1.GroupVersion.WithKind(vmopv1.VirtualMachineClassKind))
-	found, err := confirm.Exists(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, client.ObjectKey{Name: class}, meta)
+	found, err := confirm.Exists(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
 	if err != nil {
 		return false, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
 	}
