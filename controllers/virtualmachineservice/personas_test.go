@@ -9,6 +9,7 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/test/objects"
+	"github.com/vm-service/vm-service/test/testenv"
 )
 
 var _ = Describe("The developer persona", func() {
@@ -19,9 +20,8 @@ var _ = Describe("The developer persona", func() {
 		svc := lbService(ns, "dev")
 		Expect(dev.Client.Create(ctx, svc)).To(Succeed())
 		Expect(dev.Client.List(ctx, &vmopv1.VirtualMachineServiceList{}, client.InNamespace(ns))).To(Succeed())
-		Expect(dev.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc)).To(Succeed())
-		svc.Spec.Ports[0].TargetPort = 8443
-		Expect(dev.Client.Update(ctx, svc)).To(Succeed())
+		// The controller writes the object too (finalizer, status): an update retries on conflict.
+		testenv.Update(dev.Client, svc, func(s *vmopv1.VirtualMachineService) { s.Spec.Ports[0].TargetPort = 8443 })
 
 		By("being refused the status of the Service that backs it")
 		service := &corev1.Service{}
