@@ -94,7 +94,8 @@ var _ = Describe("kubectl apply -k config/default on a fresh apiserver", Ordered
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(gexec.CleanupBuildArtifacts)
 
-		before = objectsOf(env)
+		before, err = objectsOf(env)
+		Expect(err).NotTo(HaveOccurred())
 
 		By("applying config/default server-side")
 		out, err := kubectl(env, "apply", "--server-side", "-k", filepath.Join(testenv.RepoRoot(), "config", "default"))
@@ -196,7 +197,10 @@ var _ = Describe("kubectl apply -k config/default on a fresh apiserver", Ordered
 
 		out, err = kubectl(env, "delete", "-k", filepath.Join(testenv.RepoRoot(), "config", "default"), "--wait=false")
 		Expect(err).NotTo(HaveOccurred(), out)
-		Eventually(func() []string { return leftovers(before, objectsOf(env)) }).Should(BeEmpty())
+		Eventually(func() ([]string, error) {
+			now, err := objectsOf(env)
+			return leftovers(before, now), err
+		}).Should(BeEmpty())
 		ns := &corev1.Namespace{}
 		Expect(env.Client.Get(ctx, client.ObjectKey{Name: systemNamespace}, ns)).To(Succeed())
 		Expect(ns.DeletionTimestamp).NotTo(BeNil(), "the install's namespace is being deleted")

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -22,19 +21,29 @@ import (
 // events, which expire. The value says whether an uninstall may leave the object: it is in the
 // install's namespace, whose deletion removes it (this apiserver runs no namespace controller to
 // finish the job), or the vCenter mirror made it from what the admin made in vCenter.
-func objectsOf(env *testenv.Env) map[string]bool {
+// While CRDs are being removed, discovery and lists may fail for a moment: the error says so, and
+// the caller asks again.
+func objectsOf(env *testenv.Env) (map[string]bool, error) {
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WarningHandler = rest.NoWarnings{} // listing deprecated kinds (Endpoints) is on purpose
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return nil, err
+	}
 	dyn, err := dynamic.NewForConfig(cfg)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return nil, err
+	}
 	lists, err := dc.ServerPreferredResources()
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
 	objects := map[string]bool{}
 	for _, list := range lists {
 		gv, err := schema.ParseGroupVersion(list.GroupVersion)
-		Expect(err).NotTo(HaveOccurred())
+		if err != nil {
+			return nil, err
+		}
 		if gv.Group == "flowcontrol.apiserver.k8s.io" || gv.Group == "events.k8s.io" {
 			continue
 		}
@@ -43,7 +52,9 @@ func objectsOf(env *testenv.Env) map[string]bool {
 				continue
 			}
 			items, err := dyn.Resource(gv.WithResource(r.Name)).List(ctx, metav1.ListOptions{})
-			Expect(err).NotTo(HaveOccurred(), "list %s", r.Name)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", r.Name, err)
+			}
 			for _, o := range items.Items {
 				if strings.HasPrefix(o.GetNamespace(), "kube-") || (r.Name == "namespaces" && strings.HasPrefix(o.GetName(), "kube-")) {
 					continue
@@ -54,7 +65,7 @@ func objectsOf(env *testenv.Env) map[string]bool {
 			}
 		}
 	}
-	return objects
+	return objects, nil
 }
 
 // leftovers are the objects now that were not there before and that an uninstall should have
