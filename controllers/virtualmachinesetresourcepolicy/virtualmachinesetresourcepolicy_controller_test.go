@@ -196,8 +196,9 @@ var _ = Describe("VirtualMachineSetResourcePolicy controller", func() {
 		Expect(k8s.Delete(ctx, got)).To(Succeed())
 		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(vm), got)) }).Should(BeTrue())
 		Expect(k8s.Delete(ctx, p)).To(Succeed())
+		// Pool and folder go in separate vCenter calls: wait for each.
 		Eventually(func() *types.ManagedObjectReference { return inventoryChild(namespacePoolPath(ns), "tkc-b-pool") }).Should(BeNil())
-		Expect(inventoryChild(namespaceFolderPath(ns), "tkc-b-folder")).To(BeNil())
+		Eventually(func() *types.ManagedObjectReference { return inventoryChild(namespaceFolderPath(ns), "tkc-b-folder") }).Should(BeNil())
 	})
 
 	It("keeps a VM whose group its policy lacks waiting, and deploys it when the group is added", func() {
