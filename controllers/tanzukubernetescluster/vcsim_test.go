@@ -15,7 +15,6 @@ import (
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
 	"github.com/vm-service/vm-service/internal/vcsim"
-	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/vcenter"
 )
@@ -45,17 +44,10 @@ var _ = Describe("End to end with the VM controller and vcsim", Ordered, func() 
 		Expect(err).NotTo(HaveOccurred())
 		inspectVC = inspect
 
-		u := sim.URL()
-		password, _ := u.User.Password()
-		username := u.User.Username()
-		u.User = nil
 		stopManager()
 		var stop func()
 		_, stop, err = env.StartManager(manager.Options{Enforcement: enforcement.Warn, VCenter: &manager.VCenterOptions{
-			Config: vsphere.Config{
-				URL: u.String(), Username: username, Password: password, Insecure: true,
-				Cluster: vcsim.ClusterName, ContentLibrary: library,
-			},
+			Config:            sim.VSphereConfig(library),
 			ImageSyncInterval: 500 * time.Millisecond,
 			IPPool:            "127.0.128.0/24",
 		}})

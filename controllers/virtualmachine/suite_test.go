@@ -88,16 +88,7 @@ func startManagerWith(wrap func(vsphere.Provider) vsphere.Provider) {
 }
 
 // simConfig is the vCenter configuration of the simulator as it runs now.
-func simConfig() vsphere.Config {
-	u := sim.URL()
-	password, _ := u.User.Password()
-	username := u.User.Username()
-	u.User = nil
-	return vsphere.Config{
-		URL: u.String(), Username: username, Password: password, Insecure: true,
-		Cluster: vcsim.ClusterName, ContentLibrary: library,
-	}
-}
+func simConfig() vsphere.Config { return sim.VSphereConfig(library) }
 
 func newNamespace() string { return env.NewNamespace("vm") }
 

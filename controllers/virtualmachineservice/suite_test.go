@@ -16,7 +16,6 @@ import (
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/manager"
 	"github.com/vm-service/vm-service/internal/vcsim"
-	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/objects"
 	"github.com/vm-service/vm-service/test/testenv"
 )
@@ -71,19 +70,12 @@ func startManager() {
 	if stopManager != nil {
 		stopManager()
 	}
-	u := sim.URL()
-	password, _ := u.User.Password()
-	username := u.User.Username()
-	u.User = nil
 	var err error
 	_, stopManager, err = env.StartManager(manager.Options{
 		Enforcement:       enforcement.Warn,
 		LoadBalancerRange: lbRange,
 		VCenter: &manager.VCenterOptions{
-			Config: vsphere.Config{
-				URL: u.String(), Username: username, Password: password, Insecure: true,
-				Cluster: vcsim.ClusterName, ContentLibrary: library,
-			},
+			Config:            sim.VSphereConfig(library),
 			ImageSyncInterval: 500 * time.Millisecond,
 			IPPool:            vmPools,
 		},

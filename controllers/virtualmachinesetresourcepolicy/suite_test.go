@@ -14,7 +14,6 @@ import (
 
 	"github.com/vm-service/vm-service/internal/manager"
 	"github.com/vm-service/vm-service/internal/vcsim"
-	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/testenv"
 )
 
@@ -62,15 +61,8 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	modules = cluster.NewManager(rc)
 
-	u := sim.URL()
-	password, _ := u.User.Password()
-	username := u.User.Username()
-	u.User = nil
 	env.ManagerForSuite(manager.Options{VCenter: &manager.VCenterOptions{
-		Config: vsphere.Config{
-			URL: u.String(), Username: username, Password: password, Insecure: true,
-			Cluster: vcsim.ClusterName, ContentLibrary: library,
-		},
+		Config:            sim.VSphereConfig(library),
 		ImageSyncInterval: 500 * time.Millisecond,
 		IPPool:            "127.0.129.0/24",
 	}})

@@ -15,6 +15,8 @@ import (
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vm-service/vm-service/internal/vsphere"
+
 	// Registers the content library and vcenter REST endpoints.
 	_ "github.com/vmware/govmomi/vapi/simulator"
 	// Registers the namespace-management REST endpoints.
@@ -83,6 +85,20 @@ func StartWith(o Options) (sim *Simulator, err error) {
 func (s *Simulator) URL() *url.URL {
 	u := *s.server.URL
 	return &u
+}
+
+// VSphereConfig is how the product's vSphere provider reaches the simulator: its SDK URL, with its
+// credentials apart as the manager takes them, its cluster as the supervisor cluster and the
+// given content library.
+func (s *Simulator) VSphereConfig(contentLibrary string) vsphere.Config {
+	u := s.URL()
+	password, _ := u.User.Password()
+	username := u.User.Username()
+	u.User = nil
+	return vsphere.Config{
+		URL: u.String(), Username: username, Password: password, Insecure: true,
+		Cluster: ClusterName, ContentLibrary: contentLibrary,
+	}
 }
 
 // Client logs in to the simulator's SOAP API.

@@ -247,16 +247,7 @@ func watchPoweredOn(ctx context.Context, env *testenv.Env) (func() int, error) {
 }
 
 // simConfig is the product's vCenter configuration for the simulator.
-func simConfig(sim *vcsim.Simulator) vsphere.Config {
-	u := sim.URL()
-	password, _ := u.User.Password()
-	username := u.User.Username()
-	u.User = nil
-	return vsphere.Config{
-		URL: u.String(), Username: username, Password: password, Insecure: true,
-		Cluster: vcsim.ClusterName, ContentLibrary: benchLibrary,
-	}
-}
+func simConfig(sim *vcsim.Simulator) vsphere.Config { return sim.VSphereConfig(benchLibrary) }
 
 // writeCounter counts the create, update and patch requests a client configuration sends while
 // counting is on, by resource.

@@ -42,16 +42,11 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(func() { sim.Stop() })
 	Expect(sim.SeedLibrary(ctx, library, vcsim.ImageSpec{Name: image, OSType: "ubuntu64Guest", CPUs: 1, MemoryMiB: 256})).To(Succeed())
 
-	u := sim.URL()
-	password, _ := u.User.Password()
-	username := u.User.Username()
-	u.User = nil
 	vc := &manager.VCenterOptions{
+		Config:            sim.VSphereConfig(library),
 		ImageSyncInterval: 500 * time.Millisecond,
 		SyncInterval:      500 * time.Millisecond,
 	}
-	vc.URL, vc.Username, vc.Password, vc.Insecure = u.String(), username, password, true
-	vc.Cluster, vc.ContentLibrary = vcsim.ClusterName, library
 
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort())
 	env.ManagerForSuite(manager.Options{MetricsAddr: addr, Enforcement: enforcement.Deny, VCenter: vc})
