@@ -22,13 +22,22 @@ type Sizing struct {
 	// CPULimitMilli and MemoryLimitMiB cap the VM; zero means unlimited.
 	CPULimitMilli  int64
 	MemoryLimitMiB int64
+	// VGPUProfiles are the profiles of the VM's vGPUs, one device each, such as grid_p100-8q.
+	VGPUProfiles []string
+	// DirectPathIO are the VM's dynamic DirectPath I/O devices, one device each.
+	DirectPathIO []DirectPathIODevice
 }
 
+// hasDevices says whether the VM gets PCI passthrough devices, which need all of its memory
+// reserved.
+func (s Sizing) hasDevices() bool { return len(s.VGPUProfiles) > 0 || len(s.DirectPathIO) > 0 }
+
 // SizingFromClass converts a class spec. Memory is rounded up to whole MiB so a reservation is
-// never smaller than the class asked for.
+// never smaller than the class asked for. A class with devices reserves all of its memory,
+// whatever it requests: vSphere powers on a VM with PCI passthrough devices only then.
 func SizingFromClass(spec vmopv1.VirtualMachineClassSpec) Sizing {
 	r := spec.Policies.Resources
-	return Sizing{
+	s := Sizing{
 		CPUs:             int32(spec.Hardware.Cpus),
 		MemoryMiB:        mebibytes(spec.Hardware.Memory),
 		CPURequestMilli:  r.Requests.Cpu.MilliValue(),
@@ -36,6 +45,19 @@ func SizingFromClass(spec vmopv1.VirtualMachineClassSpec) Sizing {
 		CPULimitMilli:    r.Limits.Cpu.MilliValue(),
 		MemoryLimitMiB:   mebibytes(r.Limits.Memory),
 	}
+	devices := spec.Hardware.Devices
+	for _, d := range devices.VGPUDevices {
+		s.VGPUProfiles = append(s.VGPUProfiles, d.ProfileName)
+	}
+	for _, d := range devices.DynamicDirectPathIODevices {
+		s.DirectPathIO = append(s.DirectPathIO, DirectPathIODevice{
+			VendorID: int32(d.VendorID), DeviceID: int32(d.DeviceID), CustomLabel: d.CustomLabel,
+		})
+	}
+	if s.hasDevices() {
+		s.MemoryRequestMiB = s.MemoryMiB
+	}
+	return s
 }
 
 const mib = 1 << 20

@@ -27,4 +27,25 @@ var _ = DescribeTable("Turning a class into vSphere sizing",
 		c.Spec.Policies.Resources.Limits.Memory = resource.MustParse("6Gi")
 		return c
 	}(), vsphere.Sizing{CPUs: 4, MemoryMiB: 8192, CPURequestMilli: 1500, CPULimitMilli: 3000, MemoryLimitMiB: 6144}),
+	Entry("a class with devices carries them and reserves all of its memory, even best-effort", gpuClass("best-effort-gpu", false),
+		vsphere.Sizing{CPUs: 4, MemoryMiB: 16384, MemoryRequestMiB: 16384,
+			VGPUProfiles: []string{"grid_t4-4q"},
+			DirectPathIO: []vsphere.DirectPathIODevice{{VendorID: 0x10de, DeviceID: 0x1eb8, CustomLabel: "t4"}}}),
+	Entry("a guaranteed class with devices keeps its CPU request", gpuClass("guaranteed-gpu", true),
+		vsphere.Sizing{CPUs: 4, MemoryMiB: 16384, CPURequestMilli: 4000, MemoryRequestMiB: 16384,
+			VGPUProfiles: []string{"grid_t4-4q"},
+			DirectPathIO: []vsphere.DirectPathIODevice{{VendorID: 0x10de, DeviceID: 0x1eb8, CustomLabel: "t4"}}}),
 )
+
+// gpuClass is a 4 CPU, 16Gi class with one vGPU and one DirectPath I/O device.
+func gpuClass(name string, guaranteed bool) *vmopv1.VirtualMachineClass {
+	c := objects.BestEffortClass(name, 4, "16Gi")
+	if guaranteed {
+		c = objects.GuaranteedClass(name, 4, "16Gi")
+	}
+	c.Spec.Hardware.Devices = vmopv1.VirtualDevices{
+		VGPUDevices:                []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}},
+		DynamicDirectPathIODevices: []vmopv1.DynamicDirectPathIODevice{{VendorID: 0x10de, DeviceID: 0x1eb8, CustomLabel: "t4"}},
+	}
+	return c
+}

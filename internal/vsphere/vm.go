@@ -235,8 +235,8 @@ func (p *GovmomiProvider) deploy(ctx context.Context, inv *inventory, spec VMSpe
 // never mistaken for it.
 func DeployName(instanceUUID string) string { return instanceUUID }
 
-// configure applies the class and, last, the instance UUID and name that mark creation as
-// finished, in one reconfigure.
+// configure applies the class (sizing, reservations and PCI passthrough devices) and, last, the
+// instance UUID and name that mark creation as finished, in one reconfigure.
 func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *object.VirtualMachine, spec VMSpec) error {
 	s := spec.Sizing
 	var cpuReservation, cpuLimit int64
@@ -255,16 +255,26 @@ func (p *GovmomiProvider) configure(ctx context.Context, inv *inventory, vm *obj
 		CpuAllocation:    allocation(cpuReservation, cpuLimit),
 		MemoryAllocation: allocation(s.MemoryRequestMiB, s.MemoryLimitMiB),
 	}
+	if s.hasDevices() {
+		// A resumed creation may find the devices an earlier configure added: add only the rest.
+		devices, err := vm.Device(ctx)
+		if err != nil {
+			return fmt.Errorf("read devices of VM %s: %w", vm.Reference().Value, err)
+		}
+		config.DeviceChange = passthroughAdds(s, devices)
+		// vSphere powers on a VM with passthrough devices only while all its memory is reserved.
+		config.MemoryReservationLockedToMax = types.NewBool(true)
+	}
 	err := reconfigure(ctx, vm, config)
 	if fault.Is(err, &types.DuplicateName{}) {
 		return fmt.Errorf("%w: a VM named %q appeared in the namespace's folder while VM %s was made", ErrNameTaken, spec.Name, vm.Reference().Value)
 	}
 	if err != nil {
-		return fmt.Errorf("size and name VM %s (%d CPUs, %d MiB, reserve %d MHz and %d MiB): %w",
-			vm.Reference().Value, s.CPUs, s.MemoryMiB, cpuReservation, s.MemoryRequestMiB, err)
+		return fmt.Errorf("size and name VM %s (%d CPUs, %d MiB, reserve %d MHz and %d MiB, add %d PCI passthrough device(s)): %w",
+			vm.Reference().Value, s.CPUs, s.MemoryMiB, cpuReservation, s.MemoryRequestMiB, len(config.DeviceChange), err)
 	}
 	log.FromContext(ctx).Info("sized VM", "vm", vm.Reference().Value, "cpus", s.CPUs, "memoryMiB", s.MemoryMiB,
-		"cpuReservationMHz", cpuReservation, "memoryReservationMiB", s.MemoryRequestMiB)
+		"cpuReservationMHz", cpuReservation, "memoryReservationMiB", s.MemoryRequestMiB, "addedPassthroughDevices", len(config.DeviceChange))
 	return nil
 }
 
