@@ -7,27 +7,35 @@ import (
 
 // VGPUDevice is an NVIDIA GRID vGPU a VM of this class gets.
 type VGPUDevice struct {
-	// ProfileName is the vGPU profile, such as grid_p100-8q.
+	// ProfileName is the vGPU profile, such as grid_p100-8q, as the hosts' GPUs offer it.
+	// +kubebuilder:validation:MinLength=1
 	ProfileName string `json:"profileName"`
 }
 
-// DynamicDirectPathIODevice is a PCI device passed through to a VM of this class.
+// DynamicDirectPathIODevice is a host PCI device passed through to a VM of this class; vSphere
+// picks, at power on, a free host device with these ids (and label).
 type DynamicDirectPathIODevice struct {
-	// VendorID is the PCI vendor id of the device.
+	// VendorID is the PCI vendor id of the device, 1 to 65535 (0xFFFF); PCI ids are 16 bits.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
 	VendorID int `json:"vendorID"`
-	// DeviceID is the PCI device id of the device.
+	// DeviceID is the PCI device id of the device, 1 to 65535 (0xFFFF).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
 	DeviceID int `json:"deviceID"`
-	// CustomLabel tells apart devices with the same vendor and device ids.
+	// CustomLabel, when set, is the label an administrator gave the host devices, which tells
+	// apart devices with the same vendor and device ids: only a device with that label is used.
 	// +optional
 	CustomLabel string `json:"customLabel,omitempty"`
 }
 
-// VirtualDevices lists the devices a VM of this class gets besides CPU and memory.
+// VirtualDevices lists the PCI devices a VM of this class gets besides CPU and memory; see
+// VirtualMachineClassHardware.Devices for what they imply.
 type VirtualDevices struct {
-	// VGPUDevices are the vGPUs attached to each VM.
+	// VGPUDevices are the vGPUs attached to each VM, one per entry.
 	// +optional
 	VGPUDevices []VGPUDevice `json:"vgpuDevices,omitempty"`
-	// DynamicDirectPathIODevices are the passthrough devices attached to each VM.
+	// DynamicDirectPathIODevices are the passthrough devices attached to each VM, one per entry.
 	// +optional
 	DynamicDirectPathIODevices []DynamicDirectPathIODevice `json:"dynamicDirectPathIODevices,omitempty"`
 }
@@ -43,7 +51,10 @@ type VirtualMachineClassHardware struct {
 	// +required
 	Memory resource.Quantity `json:"memory,omitempty"`
 
-	// Devices are extra devices, such as vGPUs.
+	// Devices are the vGPUs and passthrough PCI devices each VM of the class gets, added when
+	// the VM is made. vSphere powers such a VM on only when all of its memory is reserved, so a
+	// VM of a class with any device has all of its memory reserved, whatever the class requests,
+	// and a memory limit below it is refused.
 	// +optional
 	Devices VirtualDevices `json:"devices,omitempty"`
 }
@@ -61,7 +72,8 @@ type VirtualMachineResourceSpec struct {
 // VirtualMachineClassResources are the reservations and limits of a VM of this class.
 type VirtualMachineClassResources struct {
 	// Requests are reserved for the VM. A guaranteed class requests all of its hardware;
-	// a best-effort class requests nothing.
+	// a best-effort class requests nothing. A class with devices reserves all of its memory
+	// whatever it requests.
 	// +optional
 	Requests VirtualMachineResourceSpec `json:"requests,omitempty"`
 	// Limits cap what the VM may use. They are never below the requests.

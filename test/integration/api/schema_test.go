@@ -41,6 +41,39 @@ var _ = Describe("Schema validation", func() {
 		expectInvalid(u, "spec.hardware")
 	})
 
+	It("refuses a class whose devices cannot work, naming each field and its bounds", func() {
+		c := objects.BestEffortClass("bad-devices", 2, "8Gi")
+		c.Spec.Hardware.Devices = vmopv1.VirtualDevices{
+			VGPUDevices: []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}, {ProfileName: ""}},
+			DynamicDirectPathIODevices: []vmopv1.DynamicDirectPathIODevice{
+				{VendorID: 0x10de, DeviceID: 0x1eb8},
+				{VendorID: 0, DeviceID: 0x10000},
+			},
+		}
+		err := k8s.Create(ctx, c)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+		Expect(err.Error()).To(And(
+			ContainSubstring("spec.hardware.devices.vgpuDevices[1].profileName: Invalid value: \"\": spec.hardware.devices.vgpuDevices[1].profileName in body should be at least 1 chars long"),
+			ContainSubstring("spec.hardware.devices.dynamicDirectPathIODevices[1].vendorID: Invalid value: 0: spec.hardware.devices.dynamicDirectPathIODevices[1].vendorID in body should be greater than or equal to 1"),
+			ContainSubstring("spec.hardware.devices.dynamicDirectPathIODevices[1].deviceID: Invalid value: 65536: spec.hardware.devices.dynamicDirectPathIODevices[1].deviceID in body should be less than or equal to 65535"),
+		))
+		Expect(err.Error()).NotTo(ContainSubstring("[0]"), "the valid entries are not named")
+	})
+
+	It("accepts a class with a vGPU and a DirectPath I/O device at the ends of the PCI id range", func() {
+		c := objects.BestEffortClass("schema-devices", 4, "16Gi")
+		c.Spec.Hardware.Devices = vmopv1.VirtualDevices{
+			VGPUDevices:                []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}},
+			DynamicDirectPathIODevices: []vmopv1.DynamicDirectPathIODevice{{VendorID: 1, DeviceID: 0xFFFF, CustomLabel: "t4"}},
+		}
+		want := c.Spec.DeepCopy()
+		Expect(k8s.Create(ctx, c)).To(Succeed())
+		DeferCleanup(k8s.Delete, ctx, c)
+		got := &vmopv1.VirtualMachineClass{}
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(c), got)).To(Succeed())
+		Expect(got.Spec.Hardware.Devices).To(Equal(want.Hardware.Devices))
+	})
+
 	It("refuses a binding without classRef.name", func() {
 		b := objects.Binding(ns, "nameless", "")
 		expectInvalid(b, "classRef.name")
