@@ -143,6 +143,11 @@ func invalid(c *vmopv1.VirtualMachineClass) error {
 			errs = append(errs, field.Invalid(limPath, q.limit.String(), fmt.Sprintf("must not be less than the request (%s)", q.request.String())))
 		}
 	}
+	if d := hw.Devices; (len(d.VGPUDevices) > 0 || len(d.DynamicDirectPathIODevices) > 0) &&
+		!res.Limits.Memory.IsZero() && res.Limits.Memory.Cmp(hw.Memory) < 0 {
+		errs = append(errs, field.Invalid(resourcesPath.Child("limits", "memory"), res.Limits.Memory.String(),
+			fmt.Sprintf("must not be less than spec.hardware.memory (%s) in a class with devices: a VM with vGPUs or passthrough devices has all of its memory reserved", hw.Memory.String())))
+	}
 	if len(errs) == 0 {
 		return nil
 	}

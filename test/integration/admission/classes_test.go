@@ -65,6 +65,21 @@ var _ = Describe("VirtualMachineClass admission", func() {
 		))
 	})
 
+	It("refuses a memory limit below the memory of a class with devices, whose VMs reserve all of it", func() {
+		c := objects.BestEffortClass("capped-gpu", 4, "16Gi")
+		c.Spec.Hardware.Devices.VGPUDevices = []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}}
+		c.Spec.Policies.Resources.Limits.Memory = resource.MustParse("8Gi")
+		err := admin.Create(ctx, c)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+		Expect(causes(err)).To(ConsistOf("spec.policies.resources.limits.memory"))
+		Expect(err.Error()).To(ContainSubstring(`must not be less than spec.hardware.memory (16Gi) in a class with devices`))
+
+		By("accepting a limit of all of its memory")
+		c.Spec.Policies.Resources.Limits.Memory = resource.MustParse("16Gi")
+		created(admin, c)
+		DeferCleanup(admin.Delete, ctx, c)
+	})
+
 	It("refuses to delete a class while VMs use it, naming them, and allows it once they are gone", func() {
 		class := "in-use-" + newNamespace()
 		ns := newNamespace()
