@@ -62,6 +62,10 @@ func desiredFrom(inv *namespaces.Inventory) desiredState {
 				want.skipped = append(want.skipped, fmt.Sprintf("class %q: not a valid Kubernetes name: %v", class, errs))
 				continue
 			}
+			if problem := unmirrorableDevice(info.Devices); problem != "" {
+				want.skipped = append(want.skipped, fmt.Sprintf("class %q: %s", class, problem))
+				continue
+			}
 			want.classes[class] = classFor(info)
 			b := bindingFor(ns, class)
 			want.bindings[types.NamespacedName{Namespace: ns, Name: class}] = b
@@ -91,6 +95,26 @@ func classFor(info namespace.VirtualMachineClassInfo) *vmopv1.VirtualMachineClas
 		}
 	}
 	return c
+}
+
+// maxPCIID is the largest PCI vendor or device id: they are 16 bits.
+const maxPCIID = 0xFFFF
+
+// unmirrorableDevice says why the VirtualMachineClass CRD's schema would refuse one of a vCenter
+// class's devices, or "" when it accepts them all. Such a class is skipped rather than failing
+// every sync on its create.
+func unmirrorableDevice(in namespace.VirtualDevices) string {
+	for i, d := range in.VgpuDevices {
+		if d.ProfileName == "" {
+			return fmt.Sprintf("vGPU device %d has no profile name", i)
+		}
+	}
+	for i, d := range in.DirectPathIoDevices {
+		if d.VendorId < 1 || d.VendorId > maxPCIID || d.DeviceId < 1 || d.DeviceId > maxPCIID {
+			return fmt.Sprintf("DirectPath I/O device %d has vendor id %d and device id %d; PCI ids are 1 to %d", i, d.VendorId, d.DeviceId, maxPCIID)
+		}
+	}
+	return ""
 }
 
 func devicesFor(in namespace.VirtualDevices) vmopv1.VirtualDevices {

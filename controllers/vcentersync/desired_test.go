@@ -46,6 +46,32 @@ var _ = Describe("Mapping vCenter to Kubernetes", func() {
 		Expect(c.Spec.Hardware.Devices.DynamicDirectPathIODevices).To(ConsistOf(HaveField("CustomLabel", "t4")))
 	})
 
+	It("skips a class whose devices the class schema would refuse, with its bindings, and says why", func() {
+		gpu := func(id string, devices namespace.VirtualDevices) namespace.VirtualMachineClassInfo {
+			return namespace.VirtualMachineClassInfo{Id: id, CpuCount: 1, MemoryMb: 1024, Devices: devices}
+		}
+		want := desiredFrom(&namespaces.Inventory{
+			Namespaces: map[string][]string{"ml": {"t4", "no-profile", "vendor-0", "device-too-big"}},
+			Classes: map[string]namespace.VirtualMachineClassInfo{
+				"t4": gpu("t4", namespace.VirtualDevices{
+					VgpuDevices:         []namespace.VgpuDevice{{ProfileName: "grid_t4-4q"}},
+					DirectPathIoDevices: []namespace.DirectPathIoDevice{{VendorId: 1, DeviceId: 0xFFFF}},
+				}),
+				"no-profile":     gpu("no-profile", namespace.VirtualDevices{VgpuDevices: []namespace.VgpuDevice{{}}}),
+				"vendor-0":       gpu("vendor-0", namespace.VirtualDevices{DirectPathIoDevices: []namespace.DirectPathIoDevice{{VendorId: 0, DeviceId: 0x1eb8}}}),
+				"device-too-big": gpu("device-too-big", namespace.VirtualDevices{DirectPathIoDevices: []namespace.DirectPathIoDevice{{VendorId: 0x10de, DeviceId: 0x10000}}}),
+			},
+		})
+		Expect(want.classes).To(HaveLen(1))
+		Expect(want.classes).To(HaveKey("t4"))
+		Expect(want.bindings).To(HaveLen(1))
+		Expect(want.skipped).To(ConsistOf(
+			And(ContainSubstring(`class "no-profile"`), ContainSubstring("no profile name")),
+			And(ContainSubstring(`class "vendor-0"`), ContainSubstring("vendor id 0")),
+			And(ContainSubstring(`class "device-too-big"`), ContainSubstring("device id 65536")),
+		))
+	})
+
 	It("mirrors namespaces, classes assigned somewhere and one binding per assignment", func() {
 		want := desiredFrom(&namespaces.Inventory{
 			Namespaces: map[string][]string{

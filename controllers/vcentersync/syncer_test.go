@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/vmware/govmomi/vapi/namespace"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -221,6 +222,31 @@ var _ = Describe("The vCenter sync", func() {
 			Should(Equal([]string{"guaranteed-small"}))
 		waitForSyncs(syncer, 2)
 		expectUntouched(admin...)
+	})
+
+	It("mirrors a class's devices, which the class schema accepts, and skips a class whose devices it would refuse", func() {
+		vc := startVCenter()
+		devices := namespace.VirtualDevices{
+			VgpuDevices:         []namespace.VgpuDevice{{ProfileName: "grid_t4-4q"}},
+			DirectPathIoDevices: []namespace.DirectPathIoDevice{{VendorId: 0x10de, DeviceId: 0x1eb8, CustomLabel: "t4"}},
+		}
+		Expect(vc.api.CreateVmClass(ctx, namespace.VirtualMachineClassCreateSpec{Id: "gpu-t4", CpuCount: 4, MemoryMb: 16384, Devices: devices})).To(Succeed())
+		Expect(vc.api.CreateVmClass(ctx, namespace.VirtualMachineClassCreateSpec{Id: "gpu-broken", CpuCount: 4, MemoryMb: 16384,
+			Devices: namespace.VirtualDevices{DirectPathIoDevices: []namespace.DirectPathIoDevice{{VendorId: 0x10de, DeviceId: 0x10000}}}})).To(Succeed())
+		nsName := uniqueName("ml")
+		vc.createNamespace(nsName, "gpu-t4", "gpu-broken", "best-effort-small")
+
+		syncer := runSyncer(namespaces.StaticConnection(vc.connection()))
+		Eventually(func() []string { return keys(bindings(nsName)) }).WithTimeout(waitTimeout).
+			Should(Equal([]string{"best-effort-small", "gpu-t4"}))
+		waitForSyncs(syncer, 1)
+		Expect(syncer.Status().LastError).NotTo(HaveOccurred(), "the class that cannot be mirrored does not fail the sync")
+		Expect(classes()).NotTo(HaveKey("gpu-broken"))
+		Expect(classes()["gpu-t4"].Spec.Hardware.Devices).To(Equal(vmopv1.VirtualDevices{
+			VGPUDevices:                []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}},
+			DynamicDirectPathIODevices: []vmopv1.DynamicDirectPathIODevice{{VendorID: 0x10de, DeviceID: 0x1eb8, CustomLabel: "t4"}},
+		}))
+		vc.deleteNamespace(nsName)
 	})
 
 	It("deletes nothing while vCenter is down and catches up when a vCenter answers again", func() {
