@@ -54,6 +54,7 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		vm := objects.VM("ns", "orphan", "gone-class", "ubuntu")
 		vm.Finalizers = []string{vmopv1.VirtualMachineFinalizer}
 		applied := objects.GuaranteedClass("gone-class", 2, "4Gi")
+		applied.Spec.Hardware.Devices.VGPUDevices = []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}}
 		vm.Status = vmopv1.VirtualMachineStatus{UniqueID: "vm-7", Phase: vmopv1.Created,
 			Class: &vmopv1.AppliedClass{Name: applied.Name, Spec: applied.Spec}}
 		c := fakeclient.New(vm)
@@ -64,6 +65,7 @@ var _ = Describe("The VirtualMachine reconciler without a cluster", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(provider.ensured).To(HaveLen(1))
 		Expect(provider.ensured[0].Sizing).To(Equal(vsphere.SizingFromClass(applied.Spec)))
+		Expect(provider.ensured[0].Sizing.VGPUProfiles).To(Equal([]string{"grid_t4-4q"}), "the applied class's devices reach the provider")
 
 		got := &vmopv1.VirtualMachine{}
 		Expect(c.Get(context.Background(), client.ObjectKeyFromObject(vm), got)).To(Succeed())

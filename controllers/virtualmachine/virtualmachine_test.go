@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/vmware/govmomi/vim25/types"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -181,6 +182,30 @@ spec: {className: %s, imageName: %s, powerState: poweredOn, storageClass: vsan-d
 		update(vm.DeepCopy(), func(v *vmopv1.VirtualMachine) { v.Spec.PowerState = vmopv1.VirtualMachinePoweredOff })
 		Eventually(inVSphereNow(vm)).Should(HaveField("PowerState", "poweredOff"))
 		Eventually(func() vmopv1.VirtualMachinePowerState { return get(vm).Status.PowerState }).Should(Equal(vmopv1.VirtualMachinePoweredOff))
+	})
+
+	It("gives a VM of a class with devices its vGPU and DirectPath I/O device, with all of its memory reserved", func() {
+		name := fmt.Sprintf("best-effort-gpu-%s", strings.TrimPrefix(newNamespace(), "vm-"))
+		class := objects.BestEffortClass(name, 2, "4Gi")
+		class.Spec.Hardware.Devices = vmopv1.VirtualDevices{
+			VGPUDevices:                []vmopv1.VGPUDevice{{ProfileName: "grid_t4-4q"}},
+			DynamicDirectPathIODevices: []vmopv1.DynamicDirectPathIODevice{{VendorID: 0x10de, DeviceID: 0x1eb8, CustomLabel: "t4"}},
+		}
+		Expect(k8s.Create(ctx, class)).To(Succeed())
+		Expect(k8s.Create(ctx, objects.Binding(ns, name, name))).To(Succeed())
+		vm := objects.VM(ns, "gpu", name, ubuntu.Name)
+		Expect(k8s.Create(ctx, vm)).To(Succeed())
+
+		Expect(poweredOn(vm).Status.Class.Spec.Hardware.Devices).To(Equal(class.Spec.Hardware.Devices))
+		v := inVSphere(vm)
+		Expect(v.Passthrough).To(ConsistOf(
+			&types.VirtualPCIPassthroughVmiopBackingInfo{Vgpu: "grid_t4-4q"},
+			&types.VirtualPCIPassthroughDynamicBackingInfo{
+				AllowedDevice: []types.VirtualPCIPassthroughAllowedDevice{{VendorId: 0x10de, DeviceId: 0x1eb8}}, CustomLabel: "t4"},
+		))
+		Expect(v.MemoryReservationMB).To(BeEquivalentTo(4096), "a best-effort class with devices still reserves all of its memory")
+		Expect(v.MemoryReservationLocked).To(BeTrue())
+		Expect(v.CPUReservationMHz).To(BeZero())
 	})
 
 	It("blocks a VM whose class is not bound here (admitted in Warn mode), and creates it by itself once the binding appears", func() {

@@ -9,6 +9,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/test/objects"
+	"github.com/vm-service/vm-service/test/vcenter"
 )
 
 // The backings gpuClass's devices get.
@@ -22,13 +23,7 @@ var (
 
 // passthroughBackings are the backings of the VM's PCI passthrough devices.
 func passthroughBackings(vm *mo.VirtualMachine) []types.BaseVirtualDeviceBackingInfo {
-	var out []types.BaseVirtualDeviceBackingInfo
-	for _, d := range vm.Config.Hardware.Device {
-		if p, ok := d.(*types.VirtualPCIPassthrough); ok {
-			out = append(out, p.Backing)
-		}
-	}
-	return out
+	return vcenter.PassthroughBackings(vm.Config.Hardware.Device)
 }
 
 var _ = Describe("The govmomi provider with a class that has devices", func() {

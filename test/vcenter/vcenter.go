@@ -43,6 +43,10 @@ type VM struct {
 	NumCPU                                   int32
 	MemoryMB                                 int32
 	CPUReservationMHz, MemoryReservationMB   int64
+	// MemoryReservationLocked is config.memoryReservationLockedToMax: all memory stays reserved.
+	MemoryReservationLocked bool
+	// Passthrough are the backings of the VM's PCI passthrough devices (vGPUs, DirectPath I/O).
+	Passthrough []types.BaseVirtualDeviceBackingInfo
 	// ResourcePool and Folder are the names of the VM's pool and folder.
 	ResourcePool, Folder string
 	// ExtraConfig is the VM's config.extraConfig, by key.
@@ -119,6 +123,8 @@ func (i *Inspector) vmsNamed(ctx context.Context, name string) ([]VM, error) {
 			if c.MemoryAllocation != nil && c.MemoryAllocation.Reservation != nil {
 				got.MemoryReservationMB = *c.MemoryAllocation.Reservation
 			}
+			got.MemoryReservationLocked = c.MemoryReservationLockedToMax != nil && *c.MemoryReservationLockedToMax
+			got.Passthrough = PassthroughBackings(c.Hardware.Device)
 			for _, d := range object.VirtualDeviceList(c.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
 				disk := d.(*types.VirtualDisk)
 				if b, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
@@ -161,6 +167,17 @@ func (i *Inspector) vmsNamed(ctx context.Context, name string) ([]VM, error) {
 		out = append(out, got)
 	}
 	return out, nil
+}
+
+// PassthroughBackings are the backings of the PCI passthrough devices among devices, in order.
+func PassthroughBackings(devices []types.BaseVirtualDevice) []types.BaseVirtualDeviceBackingInfo {
+	var out []types.BaseVirtualDeviceBackingInfo
+	for _, d := range devices {
+		if p, ok := d.(*types.VirtualPCIPassthrough); ok {
+			out = append(out, p.Backing)
+		}
+	}
+	return out
 }
 
 // SlowestHostMHz is the slowest core clock among the hosts of the cluster named cluster: the
