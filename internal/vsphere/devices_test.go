@@ -27,18 +27,12 @@ func passthroughBackings(vm *mo.VirtualMachine) []types.BaseVirtualDeviceBacking
 }
 
 var _ = Describe("The govmomi provider with a class that has devices", func() {
-	var (
-		e *env
-		p *vsphere.GovmomiProvider
-	)
-	BeforeEach(func(ctx SpecContext) {
-		e = newEnv(ctx)
-		p = e.provider()
-	})
+	var e *env
+	BeforeEach(func(ctx SpecContext) { e = newEnv(ctx) })
 
 	It("gives the VM exactly the class's vGPU and DirectPath I/O device, and reserves all of its memory", func(ctx SpecContext) {
 		const uuid = "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae201"
-		_, err := p.EnsureVM(logged(ctx), vmSpec("gpu-0", uuid, gpuClass("best-effort-gpu", false), vmopv1.VirtualMachinePoweredOn))
+		_, err := e.provider().EnsureVM(logged(ctx), vmSpec("gpu-0", uuid, gpuClass("best-effort-gpu", false), vmopv1.VirtualMachinePoweredOn))
 		Expect(err).NotTo(HaveOccurred())
 
 		vm := e.vmByInstanceUUID(ctx, uuid)
@@ -52,6 +46,7 @@ var _ = Describe("The govmomi provider with a class that has devices", func() {
 
 	It("finishes an interrupted creation without adding a device the VM already has", func(ctx SpecContext) {
 		// The namespace's pool and folder, for the interrupted deploy to go in.
+		p := e.provider()
 		_, err := p.EnsureVM(logged(ctx), vmSpec("other", "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae2ff", objects.BestEffortClass("c", 1, "1Gi"), vmopv1.VirtualMachinePoweredOff))
 		Expect(err).NotTo(HaveOccurred())
 		const uuid = "6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae202"
@@ -86,7 +81,7 @@ var _ = Describe("The govmomi provider with a class that has devices", func() {
 			{"6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae203", objects.BestEffortClass("best-effort-small", 2, "4Gi"), 0},
 			{"6f1c1a36-5ad1-4c55-9a55-1f0d4c6ae204", objects.GuaranteedClass("guaranteed-small", 2, "4Gi"), 4096},
 		} {
-			_, err := p.EnsureVM(logged(ctx), vmSpec(c.class.Name, c.uuid, c.class, vmopv1.VirtualMachinePoweredOn))
+			_, err := e.provider().EnsureVM(logged(ctx), vmSpec(c.class.Name, c.uuid, c.class, vmopv1.VirtualMachinePoweredOn))
 			Expect(err).NotTo(HaveOccurred())
 			vm := e.vmByInstanceUUID(ctx, c.uuid)
 			Expect(passthroughBackings(vm)).To(BeEmpty(), c.class.Name)
