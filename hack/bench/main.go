@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -15,6 +17,16 @@ import (
 
 	"github.com/vm-service/vm-service/test/bench"
 )
+
+// The groups of figures, each measured on a setup of its own.
+const (
+	groupAccess       = "access"
+	groupScale        = "scale" // the webhook figures and the manager's memory share one cluster
+	groupProvisioning = "provisioning"
+	groupCluster      = "cluster"
+)
+
+var groups = []string{groupAccess, groupScale, groupProvisioning, groupCluster}
 
 func main() {
 	out := flag.String("out", "bin/bench/results.json", "where the figures are written")
@@ -26,7 +38,16 @@ func main() {
 	pcfg := bench.DefaultProvision
 	flag.IntVar(&pcfg.VMs, "vms", pcfg.VMs, "VMs provisioned for vms_1000_ratio and api_writes_per_vm")
 	flag.IntVar(&pcfg.Namespaces, "vm-namespaces", pcfg.Namespaces, "namespaces the VMs are spread over")
+	only := flag.String("figures", strings.Join(groups, ","), "the groups of figures measured, comma-separated")
 	flag.Parse()
+	chosen := map[string]bool{}
+	for _, g := range strings.Split(*only, ",") {
+		if !slices.Contains(groups, g) {
+			fmt.Fprintf(os.Stderr, "bench: no group of figures %q; the groups are %s\n", g, strings.Join(groups, ", "))
+			os.Exit(2)
+		}
+		chosen[g] = true
+	}
 	// The manager's logs would bury the table, which is what this command is for.
 	ctrl.SetLogger(logr.Discard())
 
@@ -34,6 +55,9 @@ func main() {
 	defer stop()
 	results := bench.Results{}
 	run := func(name string, measure func(context.Context) (bench.Results, error)) {
+		if !chosen[name] {
+			return
+		}
 		start := time.Now()
 		fmt.Fprintf(os.Stderr, "bench: %s...\n", name)
 		r, err := measure(ctx)
@@ -47,15 +71,15 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s done in %s\n", name, time.Since(start).Round(time.Second))
 	}
-	run("access check", func(ctx context.Context) (bench.Results, error) {
+	run(groupAccess, func(ctx context.Context) (bench.Results, error) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel() // stops the in-memory caches
 		return bench.Access(ctx, bench.DefaultAccess)
 	})
-	run("webhooks and memory", func(ctx context.Context) (bench.Results, error) { return bench.Scale(ctx, scale) })
+	run(groupScale, func(ctx context.Context) (bench.Results, error) { return bench.Scale(ctx, scale) })
 	pcfg.Log = os.Stderr
-	run("provisioning", func(ctx context.Context) (bench.Results, error) { return bench.Provisioning(ctx, pcfg) })
-	run("binding to running cluster", func(ctx context.Context) (bench.Results, error) {
+	run(groupProvisioning, func(ctx context.Context) (bench.Results, error) { return bench.Provisioning(ctx, pcfg) })
+	run(groupCluster, func(ctx context.Context) (bench.Results, error) {
 		return bench.BindingToRunning(ctx, bench.DefaultCluster)
 	})
 

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +26,7 @@ const (
 )
 
 // managerRSS leaves cfg.VMs VirtualMachines in the cluster, starts cmd/manager as a process of its
-// own (no vCenter), waits until it has listed everything and reconciled every binding, and returns
+// own (no vCenter), waits until it has listed everything and is idle, and returns
 // its resident memory in MiB once it is stable.
 func managerRSS(ctx context.Context, env *testenv.Env, dir, token string, cfg ScaleConfig) (mib float64, err error) {
 	if err := seedFillerVMs(ctx, env.Client, env.ControlPlane.Etcd.URL, cfg); err != nil {
@@ -41,15 +43,18 @@ func managerRSS(ctx context.Context, env *testenv.Env, dir, token string, cfg Sc
 		return 0, err
 	}
 	defer func() { err = errors.Join(err, mgr.stop()) }()
-	if err := mgr.waitIdle(ctx, cfg.ClusterBindings); err != nil {
+	if err := mgr.waitIdle(ctx, 0); err != nil {
 		return 0, err
 	}
 	before, err := residentKiB(mgr.cmd.Process.Pid)
 	if err != nil {
 		return 0, err
 	}
-	live, err := collectGarbage(ctx, pprof)
+	stats, err := collectGarbage(ctx, pprof)
 	if err != nil {
+		return 0, err
+	}
+	if err := saveHeapProfile(ctx, pprof, filepath.Join(dir, heapProfile)); err != nil {
 		return 0, err
 	}
 	var readings []int64
@@ -68,8 +73,11 @@ func managerRSS(ctx context.Context, env *testenv.Env, dir, token string, cfg Sc
 		}
 		readings = append(readings, kib)
 	}
-	fmt.Fprintf(os.Stderr, "bench: manager RSS %d MiB when idle, %d MiB %d s after a collection that left %d MiB of live heap\n",
-		before>>10, readings[len(readings)-1]>>10, len(readings)-1, live>>20)
+	fmt.Fprintf(os.Stderr, "bench: manager RSS %d MiB when idle, %d MiB %d s after a collection that left %d MiB of live heap "+
+		"(heap kept from the system %d MiB, of it free %d MiB; stacks %d MiB; runtime %d MiB)\n",
+		before>>10, readings[len(readings)-1]>>10, len(readings)-1, stats["HeapAlloc"]>>20,
+		(stats["HeapSys"]-stats["HeapReleased"])>>20, (stats["HeapIdle"]-stats["HeapReleased"])>>20,
+		stats["StackSys"]>>20, (stats["GCSys"]+stats["OtherSys"]+stats["MSpanSys"]+stats["MCacheSys"]+stats["BuckHashSys"])>>20)
 	return float64(readings[len(readings)-1]) / 1024, nil
 }
 
@@ -85,27 +93,61 @@ func stable(readings []int64) bool {
 // collectGarbage has the manager's Go runtime collect now, through its profiling endpoint (a heap
 // profile taken with gc=1), rather than at its own next forced collection, up to two minutes away
 // in an idle process: the figure is the memory it keeps, not the garbage the initial list and the
-// reconciles left behind. It returns the live heap in bytes, as the profile's HeapAlloc.
-func collectGarbage(ctx context.Context, pprofAddr string) (int64, error) {
+// reconciles left behind. It returns the runtime's memory statistics after the collection, in
+// bytes by name (HeapAlloc is the live heap).
+func collectGarbage(ctx context.Context, pprofAddr string) (map[string]int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("collect the manager's garbage: %w", err)
+		return nil, fmt.Errorf("collect the manager's garbage: %w", err)
 	}
 	defer resp.Body.Close()
+	stats := map[string]int64{}
 	s := bufio.NewScanner(resp.Body)
 	s.Buffer(nil, 1<<20)
 	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "# HeapAlloc = "); ok {
-			return strconv.ParseInt(rest, 10, 64)
+		name, value, ok := strings.Cut(strings.TrimPrefix(s.Text(), "# "), " = ")
+		if n, err := strconv.ParseInt(value, 10, 64); ok && err == nil && strings.HasPrefix(s.Text(), "# ") {
+			stats[name] = n
 		}
 	}
-	return 0, fmt.Errorf("no HeapAlloc in the manager's heap profile: %v", s.Err())
+	if _, ok := stats["HeapAlloc"]; !ok {
+		return nil, fmt.Errorf("no HeapAlloc in the manager's heap profile: %v", s.Err())
+	}
+	return stats, nil
+}
+
+// heapProfile is the file, in the bench directory, that keeps the measured manager's heap profile
+// after the collection, for go tool pprof: what the live heap is made of.
+const heapProfile = "manager-heap.pb.gz"
+
+// saveHeapProfile writes the manager's heap profile, as its profiling endpoint serves it, to path.
+func saveHeapProfile(ctx context.Context, pprofAddr, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("read the manager's heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("read the manager's heap profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("keep the manager's heap profile: %w", err)
+	}
+	_, err = io.Copy(f, resp.Body)
+	return errors.Join(err, f.Close())
 }
 
 // residentKiB reads VmRSS, in KiB, from /proc/<pid>/status.
