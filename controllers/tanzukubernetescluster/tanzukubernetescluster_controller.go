@@ -21,6 +21,7 @@ import (
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/patch"
 	"github.com/vm-service/vm-service/internal/steps"
@@ -48,15 +49,18 @@ type Reconciler struct {
 	Live client.Reader
 	// Recorder records the PhaseChanged events.
 	Recorder record.EventRecorder
+	// Bound is the manager's bound-class set, through which the controller learns that a class
+	// became bound or unbound in a namespace: only after the set the access check reads has.
+	Bound *classaccess.BoundSet
 }
 
 // SetupWithManager watches clusters, the VMs they own, VMs they do not own that appear or go
-// under a machine's name, and what decides whether a VM may be made: bindings and classes
-// (through the ClusterClassNames index, so a binding re-queues only the clusters of its
-// namespace that use its class) and releases (through the ClusterReleaseMinor index).
+// under a machine's name, and what decides whether a VM may be made: class access and classes
+// (through the ClusterClassNames index, so a class bound or unbound re-queues only the clusters
+// of its namespace that use it) and releases (through the ClusterReleaseMinor index).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Client == nil || r.Recorder == nil {
-		return errors.New("tanzukubernetescluster reconciler needs a client and an event recorder")
+	if r.Client == nil || r.Recorder == nil || r.Bound == nil {
+		return errors.New("tanzukubernetescluster reconciler needs a client, an event recorder and the bound-class set")
 	}
 	if r.Live == nil {
 		r.Live = mgr.GetAPIReader()
@@ -69,7 +73,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&vmopv1.VirtualMachineService{}).
 		Owns(&vmopv1.VirtualMachineSetResourcePolicy{}).
 		Watches(&vmopv1.VirtualMachine{}, handler.EnqueueRequestsFromMapFunc(r.virtualMachineToClusters), builder.WithPredicates(notOwnedByCluster)).
-		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToClusters), specChanged).
+		WatchesRawSource(r.Bound.Source(r.boundToClusters)).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToClusters), specChanged).
 		Watches(&runv1.TanzuKubernetesRelease{}, handler.EnqueueRequestsFromMapFunc(r.releaseToClusters), specChanged).
 		Named("tanzukubernetescluster").
@@ -189,13 +193,9 @@ func (r *Reconciler) setStatus(s *scope) {
 	}
 }
 
-// bindingToClusters re-queues the clusters of the binding's namespace that use its class.
-func (r *Reconciler) bindingToClusters(ctx context.Context, obj client.Object) []reconcile.Request {
-	b, ok := obj.(*vmopv1.VirtualMachineClassBinding)
-	if !ok {
-		return nil
-	}
-	return r.clusters(ctx, client.InNamespace(b.Namespace), client.MatchingFields{index.ClusterClassNames: b.ClassRef.Name})
+// boundToClusters re-queues the clusters of a namespace that use a class bound or unbound there.
+func (r *Reconciler) boundToClusters(ctx context.Context, namespace, class string) []reconcile.Request {
+	return r.clusters(ctx, client.InNamespace(namespace), client.MatchingFields{index.ClusterClassNames: class})
 }
 
 // classToClusters re-queues the clusters of every namespace that use the class.

@@ -185,7 +185,7 @@ func runSyncer(conn namespaces.ConnectionFunc, logger ...logr.Logger) *runningSy
 	})
 	Expect(err).NotTo(HaveOccurred())
 	// As in main: the Syncer finds the users of a class through the field indexes.
-	Expect(index.Register(ctx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect(index.Register(ctx, mgr.GetCache())).To(Succeed())
 	opts := vcentersync.Options{Connection: conn, Interval: syncInterval, Timeout: 5 * time.Second}
 	if len(logger) > 0 {
 		opts.Logger = logger[0]

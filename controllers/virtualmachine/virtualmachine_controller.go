@@ -62,6 +62,9 @@ type Reconciler struct {
 	Live     client.Reader
 	Provider vsphere.Provider
 	Recorder record.EventRecorder
+	// Bound is the manager's bound-class set, through which the controller learns that a class
+	// became bound or unbound in a namespace: only after the set the access check reads has.
+	Bound *classaccess.BoundSet
 	// Networks give the NICs on networks without DHCP static addresses through guest
 	// customization, by network name; a network without a pool leaves addressing to DHCP.
 	Networks ippool.Networks
@@ -73,8 +76,8 @@ type Reconciler struct {
 // SetupWithManager watches VirtualMachines and, through the field indexes, the bindings, classes
 // and images they depend on.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Client == nil || r.Provider == nil || r.Recorder == nil {
-		return errors.New("virtualmachine reconciler needs a client, a provider and an event recorder")
+	if r.Client == nil || r.Provider == nil || r.Recorder == nil || r.Bound == nil {
+		return errors.New("virtualmachine reconciler needs a client, a provider, an event recorder and the bound-class set")
 	}
 	if r.Live == nil {
 		r.Live = mgr.GetAPIReader()
@@ -93,7 +96,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// The controller's own status writes must not wake it: that would cost a vCenter round
 		// trip each; periodic requeues catch drift in vSphere instead.
 		For(&vmopv1.VirtualMachine{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, lifecycleChanged))).
-		Watches(&vmopv1.VirtualMachineClassBinding{}, handler.EnqueueRequestsFromMapFunc(r.bindingToVirtualMachines), specChanged).
+		WatchesRawSource(r.Bound.Source(r.boundToVirtualMachines)).
 		Watches(&vmopv1.VirtualMachineClass{}, handler.EnqueueRequestsFromMapFunc(r.classToVirtualMachines), specChanged).
 		Watches(&vmopv1.VirtualMachineImage{}, handler.EnqueueRequestsFromMapFunc(r.imageToVirtualMachines), specChanged).
 		Watches(&corev1.ResourceQuota{}, handler.EnqueueRequestsFromMapFunc(r.quotaToVirtualMachines), quotaChanged).
@@ -186,10 +189,9 @@ var lifecycleChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) boo
 		!maps.Equal(o.GetAnnotations(), n.GetAnnotations())
 }}
 
-// bindingToVirtualMachines re-queues the VMs of the binding's namespace that use its class.
-func (r *Reconciler) bindingToVirtualMachines(ctx context.Context, obj client.Object) []reconcile.Request {
-	b := obj.(*vmopv1.VirtualMachineClassBinding)
-	return r.virtualMachines(ctx, client.InNamespace(b.Namespace), client.MatchingFields{index.VirtualMachineClassName: b.ClassRef.Name})
+// boundToVirtualMachines re-queues the VMs of a namespace that use a class bound or unbound there.
+func (r *Reconciler) boundToVirtualMachines(ctx context.Context, namespace, class string) []reconcile.Request {
+	return r.virtualMachines(ctx, client.InNamespace(namespace), client.MatchingFields{index.VirtualMachineClassName: class})
 }
 
 // classToVirtualMachines re-queues the VMs of every namespace that use the class.

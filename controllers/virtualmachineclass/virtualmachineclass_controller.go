@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -33,9 +34,10 @@ import (
 
 // Reconciler keeps a VirtualMachineClass's status in step with the bindings that name it.
 type Reconciler struct {
-	// Client reads from the manager's cache, where index.BindingClassName is registered, and
-	// writes to the API server.
+	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
+	// cache is the manager's, where index.BindingClassName is registered; SetupWithManager sets it.
+	cache cache.Informers
 }
 
 // SetupWithManager registers the controller: it reconciles classes and is woken by every
@@ -44,6 +46,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil {
 		return errors.New("virtualmachineclass controller: Client is required")
 	}
+	r.cache = mgr.GetCache()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vmopv1.VirtualMachineClass{}).
 		Watches(&vmopv1.VirtualMachineClassBinding{},
@@ -84,14 +87,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	return ctrl.Result{}, nil
 }
 
-// boundNamespaces lists, through the classRef.name index and across all namespaces, the
+// boundNamespaces looks up, through the classRef.name index and across all namespaces, the
 // bindings that name class, and returns their namespaces.
 func (r *Reconciler) boundNamespaces(ctx context.Context, class string) ([]string, error) {
-	bindings := &vmopv1.VirtualMachineClassBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingFields{index.BindingClassName: class}); err != nil {
-		return nil, fmt.Errorf("list bindings of VirtualMachineClass %q: %w", class, err)
+	bindings, err := index.BindingsOfClass(ctx, r.cache, class)
+	if err != nil {
+		return nil, fmt.Errorf("look up bindings of VirtualMachineClass %q: %w", class, err)
 	}
-	return namespacesOf(bindings.Items), nil
+	return namespacesOf(bindings), nil
 }
 
 // bindingToClass maps a binding to the class it names. On an update the handler calls it for

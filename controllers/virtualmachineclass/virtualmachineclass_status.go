@@ -9,7 +9,7 @@ import (
 
 // namespacesOf returns the namespaces of the bindings, sorted and without repeats (a namespace
 // may hold several bindings of one class); nil when there are none.
-func namespacesOf(bindings []vmopv1.VirtualMachineClassBinding) []string {
+func namespacesOf(bindings []*vmopv1.VirtualMachineClassBinding) []string {
 	var namespaces []string
 	for _, b := range bindings {
 		namespaces = append(namespaces, b.Namespace)

@@ -13,15 +13,15 @@ import (
 )
 
 var _ = Describe("namespacesOf", func() {
-	bindings := func(namespaces ...string) []vmopv1.VirtualMachineClassBinding {
-		var out []vmopv1.VirtualMachineClassBinding
+	bindings := func(namespaces ...string) []*vmopv1.VirtualMachineClassBinding {
+		var out []*vmopv1.VirtualMachineClassBinding
 		for i, ns := range namespaces {
-			out = append(out, *objects.Binding(ns, string(rune('a'+i)), "small"))
+			out = append(out, objects.Binding(ns, string(rune('a'+i)), "small"))
 		}
 		return out
 	}
 	DescribeTable("sorts and drops repeats",
-		func(in []vmopv1.VirtualMachineClassBinding, want []string) {
+		func(in []*vmopv1.VirtualMachineClassBinding, want []string) {
 			Expect(namespacesOf(in)).To(Equal(want))
 		},
 		Entry("none", bindings(), nil),

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -34,12 +35,13 @@ import (
 
 // Reconciler keeps a VirtualMachineClassBinding's ClassFound condition in step with its class.
 type Reconciler struct {
-	// Client reads from the manager's cache, where index.BindingClassName is registered, and
-	// writes to the API server.
+	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
 	// Live reads the apiserver to confirm a class the cache does not have, so a class created a
 	// moment ago is never reported missing; SetupWithManager sets the manager's API reader.
 	Live client.Reader
+	// cache is the manager's, where index.BindingClassName is registered; SetupWithManager sets it.
+	cache cache.Informers
 }
 
 // bindingWorkers reconcile bindings at once; a binding's reconcile touches only that binding.
@@ -54,6 +56,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Live == nil {
 		r.Live = mgr.GetAPIReader()
 	}
+	r.cache = mgr.GetCache()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&vmopv1.VirtualMachineClassBinding{}).
 		Watches(&vmopv1.VirtualMachineClass{},
@@ -112,15 +115,15 @@ func (r *Reconciler) classExists(ctx context.Context, class string) (bool, error
 // classToBindings maps a class to every binding, in any namespace, whose classRef.name is the
 // class, looked up through the index rather than by listing all bindings.
 func (r *Reconciler) classToBindings(ctx context.Context, obj client.Object) []reconcile.Request {
-	bindings := &vmopv1.VirtualMachineClassBindingList{}
-	if err := r.Client.List(ctx, bindings, client.MatchingFields{index.BindingClassName: obj.GetName()}); err != nil {
+	bindings, err := index.BindingsOfClass(ctx, r.cache, obj.GetName())
+	if err != nil {
 		// A map function cannot return an error; the bindings catch up at the next resync.
-		log.FromContext(ctx).Error(err, "List bindings of a VirtualMachineClass", "class", obj.GetName())
+		log.FromContext(ctx).Error(err, "Look up bindings of a VirtualMachineClass", "class", obj.GetName())
 		return nil
 	}
-	requests := make([]reconcile.Request, 0, len(bindings.Items))
-	for _, b := range bindings.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&b)})
+	requests := make([]reconcile.Request, 0, len(bindings))
+	for _, b := range bindings {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(b)})
 	}
 	return requests
 }

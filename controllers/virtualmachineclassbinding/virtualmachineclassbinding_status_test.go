@@ -11,7 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/test/fakeclient"
+	"github.com/vm-service/vm-service/internal/index"
+	"github.com/vm-service/vm-service/test/memcache"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -33,13 +34,19 @@ var _ = Describe("classFoundCondition", func() {
 
 var _ = Describe("class watch", func() {
 	It("maps a class to the bindings whose classRef names it, in every namespace", func() {
-		r := &Reconciler{Client: fakeclient.New(
+		c, err := memcache.New([]client.Object{
 			objects.Binding("dev", "small", "small"),
 			objects.Binding("qa", "everyone-small", "small"),
 			objects.Binding("qa", "large", "large"),
 			objects.Binding("prod", "small", "large"), // named like the class, binds another
-		)}
-		Expect(r.classToBindings(context.Background(), objects.BestEffortClass("small", 2, "4Gi"))).To(ConsistOf(
+		})
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithCancel(context.Background())
+		DeferCleanup(cancel)
+		Expect(index.Register(ctx, c)).To(Succeed())
+		go func() { _ = c.Start(ctx) }()
+		r := &Reconciler{cache: c}
+		Expect(r.classToBindings(ctx, objects.BestEffortClass("small", 2, "4Gi"))).To(ConsistOf(
 			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "dev", Name: "small"}},
 			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "qa", Name: "everyone-small"}},
 		))

@@ -7,40 +7,39 @@ import (
 	"sync"
 
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 )
 
 // BoundSet keeps, per namespace, the names of the classes bound there, current with the binding
-// informer. A refusal names the namespace's bound classes; reading them here costs the same with
-// one binding or a hundred, where listing the namespace's bindings on every refusal grew with
-// their number.
+// informer. It answers the access check in the cache (a class is usable where it is bound) and
+// names a namespace's bound classes in a refusal, at the same cost with one binding or a hundred,
+// and in a few bytes per binding where an index by namespace and class held a set per binding.
+//
+// The set is updated by its own handler on the binding informer, which may run after another
+// handler's for the same change; a controller that asks Check is therefore woken through Source,
+// which runs after the set has taken the change in, never by a watch of its own on bindings.
 type BoundSet struct {
 	mu sync.RWMutex
 	// classes counts, per namespace and class, the live bindings naming the class: two bindings
 	// of one class keep it bound until both are gone.
 	classes map[string]map[string]int
-	// counted is what each binding (by namespace/name) added to classes, so an update or a
-	// delete takes back exactly that, whatever the object it arrives with.
-	counted map[string]binding
 	// sorted holds each namespace's answer until the namespace's bindings change; an answer is
 	// never modified once handed out.
-	sorted map[string][]string
-	synced func() bool
+	sorted  map[string][]string
+	synced  func() bool
+	changed []func(namespace, class string)
 }
-
-type binding struct{ namespace, class string }
 
 // NewBoundSet returns an empty set that follows no informer; TrackBound is what the manager uses.
 // Feed it through its event handler methods.
 func NewBoundSet() *BoundSet {
-	return &BoundSet{
-		classes: map[string]map[string]int{},
-		counted: map[string]binding{},
-		sorted:  map[string][]string{},
-	}
+	return &BoundSet{classes: map[string]map[string]int{}, sorted: map[string][]string{}}
 }
 
 // TrackBound returns a BoundSet fed by the binding informer of c, which may not be started yet.
@@ -88,66 +87,87 @@ func (s *BoundSet) Classes(namespace string) ([]string, bool) {
 	return names, true
 }
 
+// Source is a controller's watch on class access: toRequests is called, after the set has taken
+// the change in, with each namespace and class that became bound or stopped being bound, and the
+// requests it returns are queued.
+func (s *BoundSet) Source(toRequests func(ctx context.Context, namespace, class string) []reconcile.Request) source.Source {
+	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.changed = append(s.changed, func(namespace, class string) {
+			for _, req := range toRequests(ctx, namespace, class) {
+				queue.Add(req)
+			}
+		})
+		return nil
+	})
+}
+
 // OnAdd implements toolscache.ResourceEventHandler.
-func (s *BoundSet) OnAdd(obj any, _ bool) { s.observe(obj) }
+func (s *BoundSet) OnAdd(obj any, _ bool) { s.move(binding{}, counted(obj)) }
 
 // OnUpdate implements toolscache.ResourceEventHandler: a changed classRef or a deletion
-// timestamp moves or removes what the binding counted.
-func (s *BoundSet) OnUpdate(_, obj any) { s.observe(obj) }
+// timestamp moves or removes what the binding counted. The informer hands each handler every
+// state of an object in order, so old is what this binding last counted.
+func (s *BoundSet) OnUpdate(old, obj any) { s.move(counted(old), counted(obj)) }
 
 // OnDelete implements toolscache.ResourceEventHandler, including a delete the informer missed
-// and reports as a tombstone.
+// and reports as a tombstone holding the binding's last state.
 func (s *BoundSet) OnDelete(obj any) {
 	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		s.set(tomb.Key, binding{})
-		return
+		obj = tomb.Obj
 	}
-	if b, ok := obj.(*vmopv1.VirtualMachineClassBinding); ok {
-		s.set(client.ObjectKeyFromObject(b).String(), binding{})
-	}
+	s.move(counted(obj), binding{})
 }
 
-func (s *BoundSet) observe(obj any) {
+// binding is what one binding counts for: its namespace and class, or nothing.
+type binding struct{ namespace, class string }
+
+func counted(obj any) binding {
 	b, ok := obj.(*vmopv1.VirtualMachineClassBinding)
-	if !ok {
-		return
+	if !ok || !live(*b) || b.ClassRef.Name == "" {
+		return binding{}
 	}
-	now := binding{}
-	if live(*b) && b.ClassRef.Name != "" {
-		now = binding{namespace: b.Namespace, class: b.ClassRef.Name}
-	}
-	s.set(client.ObjectKeyFromObject(b).String(), now)
+	return binding{namespace: b.Namespace, class: b.ClassRef.Name}
 }
 
-// set records that the binding at key now counts for now (nothing when now is zero).
-func (s *BoundSet) set(key string, now binding) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	before, had := s.counted[key]
-	if had && before == now {
+// move takes back what a binding counted before and counts what it counts now, then tells the
+// watchers of each class that became bound or unbound in its namespace.
+func (s *BoundSet) move(before, now binding) {
+	if before == now {
 		return
 	}
-	if had {
-		delete(s.counted, key)
-		if n := s.classes[before.namespace][before.class] - 1; n > 0 {
-			s.classes[before.namespace][before.class] = n
-		} else {
+	var flipped []binding
+	s.mu.Lock()
+	if before.class != "" {
+		switch n := s.classes[before.namespace][before.class]; {
+		case n > 1:
+			s.classes[before.namespace][before.class] = n - 1
+		case n == 1:
 			delete(s.classes[before.namespace], before.class)
 			if len(s.classes[before.namespace]) == 0 {
 				delete(s.classes, before.namespace)
 			}
+			flipped = append(flipped, before)
 		}
 		delete(s.sorted, before.namespace)
 	}
-	if now.class == "" {
-		return
+	if now.class != "" {
+		if s.classes[now.namespace] == nil {
+			s.classes[now.namespace] = map[string]int{}
+		}
+		if s.classes[now.namespace][now.class]++; s.classes[now.namespace][now.class] == 1 {
+			flipped = append(flipped, now)
+		}
+		delete(s.sorted, now.namespace)
 	}
-	s.counted[key] = now
-	if s.classes[now.namespace] == nil {
-		s.classes[now.namespace] = map[string]int{}
+	changed := s.changed
+	s.mu.Unlock()
+	for _, b := range flipped {
+		for _, notify := range changed {
+			notify(b.namespace, b.class)
+		}
 	}
-	s.classes[now.namespace][now.class]++
-	delete(s.sorted, now.namespace)
 }
 
 // WithBound returns c, whose reads go to the informer cache that feeds bound, as a reader Check

@@ -2,25 +2,26 @@ package classaccess_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/confirm"
-	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/test/fakeclient"
+	"github.com/vm-service/vm-service/test/memcache"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -57,7 +58,7 @@ var _ = Describe("BoundSet", func() {
 		Expect(bound(s, "ns")).To(Equal([]string{"best-effort-small"}))
 
 		By("a delete the informer reports as a tombstone is taken back too")
-		s.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "ns/small", Obj: nil})
+		s.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "ns/small", Obj: objects.Binding("ns", "small", "best-effort-small")})
 		Expect(bound(s, "ns")).To(BeEmpty())
 		Expect(bound(s, "other")).To(Equal([]string{"best-effort-xlarge"}))
 	})
@@ -67,7 +68,7 @@ var _ = Describe("BoundSet", func() {
 		first, second := objects.Binding("ns", "a", "guaranteed-large"), objects.Binding("ns", "b", "guaranteed-large")
 		s.OnAdd(first, false)
 		s.OnAdd(second, false)
-		s.OnAdd(first, false) // a replayed add counts once
+		s.OnUpdate(first, first.DeepCopy()) // a resync changes nothing
 		Expect(bound(s, "ns")).To(Equal([]string{"guaranteed-large"}))
 		s.OnDelete(first)
 		Expect(bound(s, "ns")).To(Equal([]string{"guaranteed-large"}))
@@ -75,7 +76,7 @@ var _ = Describe("BoundSet", func() {
 		Expect(bound(s, "ns")).To(BeEmpty())
 	})
 
-	It("gives the refusal its bound classes without listing bindings", func() {
+	It("answers the access check, usable or refused, without listing bindings", func() {
 		s := classaccess.NewBoundSet()
 		world := []client.Object{
 			objects.BestEffortClass("best-effort-small", 2, "4Gi"),
@@ -85,12 +86,10 @@ var _ = Describe("BoundSet", func() {
 		for _, obj := range world[2:] {
 			s.OnAdd(obj, true)
 		}
-		unfiltered := 0
+		lists := 0
 		c := interceptor.NewClient(fakeclient.New(world...), interceptor.Funcs{
 			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-				if len((&client.ListOptions{}).ApplyOptions(opts).FieldSelector.String()) == 0 {
-					unfiltered++
-				}
+				lists++
 				return c.List(ctx, list, opts...)
 			},
 		})
@@ -98,12 +97,43 @@ var _ = Describe("BoundSet", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Verdict).To(Equal(classaccess.NotBound))
 		Expect(d.Bound).To(Equal([]string{"best-effort-small"}))
-		Expect(unfiltered).To(BeZero(), "only the indexed lookup of the class's bindings")
+		d, err = classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, s)}, "ns", "best-effort-small")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Verdict).To(Equal(classaccess.Usable))
+		Expect(lists).To(BeZero())
+	})
+
+	It("tells its watchers of each class bound or unbound, after taking the change in", func() {
+		s := classaccess.NewBoundSet()
+		var seen []string
+		src := s.Source(func(_ context.Context, namespace, class string) []reconcile.Request {
+			classes, _ := s.Classes(namespace)
+			seen = append(seen, fmt.Sprintf("%s/%s bound=%t", namespace, class, slices.Contains(classes, class)))
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: namespace, Name: class}}}
+		})
+		queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+		DeferCleanup(queue.ShutDown)
+		Expect(src.Start(context.Background(), queue)).To(Succeed())
+
+		first, second := objects.Binding("ns", "a", "guaranteed-large"), objects.Binding("ns", "b", "guaranteed-large")
+		s.OnAdd(first, false)
+		s.OnAdd(second, false)
+		s.OnUpdate(first, first.DeepCopy())
+		s.OnDelete(first)
+		Expect(seen).To(Equal([]string{"ns/guaranteed-large bound=true"}), "a second binding of a bound class changes nothing")
+
+		repointed := second.DeepCopy()
+		repointed.ClassRef.Name = "best-effort-small"
+		s.OnUpdate(second, repointed)
+		Expect(seen[1:]).To(ConsistOf("ns/guaranteed-large bound=false", "ns/best-effort-small bound=true"))
+		Expect(queue.Len()).To(Equal(2), "the class that stopped being bound and the one that became bound")
 	})
 
 	It("stays current with a real informer cache as bindings come and go", func() {
 		events := watch.NewFakeWithChanSize(16, false)
-		c := fedCache(events, objects.Binding("ns", "large", "guaranteed-large"))
+		c, err := memcache.New([]client.Object{objects.Binding("ns", "large", "guaranteed-large")},
+			memcache.Following(&vmopv1.VirtualMachineClassBinding{}, events))
+		Expect(err).NotTo(HaveOccurred())
 		s, err := classaccess.TrackBound(context.Background(), c)
 		Expect(err).NotTo(HaveOccurred())
 		ctx, cancel := context.WithCancel(context.Background())
@@ -135,39 +165,3 @@ var _ = Describe("BoundSet", func() {
 		Eventually(classes).WithTimeout(10 * time.Second).Should(Equal([]string{"best-effort-medium"}))
 	})
 })
-
-// fedCache is a real informer cache whose binding informer lists initial and then follows events;
-// every other kind is empty.
-func fedCache(events watch.Interface, initial ...*vmopv1.VirtualMachineClassBinding) cache.Cache {
-	GinkgoHelper()
-	list := &vmopv1.VirtualMachineClassBindingList{ListMeta: metav1.ListMeta{ResourceVersion: "1"}}
-	for _, b := range initial {
-		list.Items = append(list.Items, *b)
-	}
-	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(vmopv1.GroupVersion.WithKind("VirtualMachineClassBinding"), meta.RESTScopeNamespace)
-	c, err := cache.New(&rest.Config{Host: "https://127.0.0.1:1"}, cache.Options{
-		Scheme: scheme.New(),
-		Mapper: mapper,
-		NewInformer: func(_ toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, ix toolscache.Indexers) toolscache.SharedIndexInformer {
-			return toolscache.NewSharedIndexInformer(eventListWatch{list: list, events: events}, obj, resync, ix)
-		},
-	})
-	Expect(err).NotTo(HaveOccurred())
-	return c
-}
-
-// eventListWatch lists a fixed set of objects, then hands out one watch fed by the spec.
-type eventListWatch struct {
-	list   runtime.Object
-	events watch.Interface
-}
-
-func (m eventListWatch) List(metav1.ListOptions) (runtime.Object, error) {
-	return m.list.DeepCopyObject(), nil
-}
-
-func (m eventListWatch) Watch(metav1.ListOptions) (watch.Interface, error) { return m.events, nil }
-
-// IsWatchListSemanticsUnSupported makes the reflector list first.
-func (eventListWatch) IsWatchListSemanticsUnSupported() bool { return true }

@@ -15,7 +15,6 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/confirm"
-	"github.com/vm-service/vm-service/internal/index"
 )
 
 // Verdict is Check's answer.
@@ -75,11 +74,11 @@ func (d Decision) Message() string {
 	return ""
 }
 
-// Check decides whether namespace may use class. It reads rs.Cache, the manager's cache with the
-// index.BindingClassName index registered, so an admitted lookup is by index and its cost does not
-// grow with the number of bindings. A refusal is confirmed with rs.Live before it is returned: a
-// class or binding created a moment ago may not be in the cache yet. A binding counts by its
-// classRef.name, never by its own name.
+// Check decides whether namespace may use class. It reads rs.Cache, which the manager makes with
+// WithBound, so whether the class is bound is one lookup in the namespace's bound classes, at the
+// same cost with one binding or a hundred. A refusal is confirmed with rs.Live before it is
+// returned: a class or binding created a moment ago may not be in the cache yet. A binding counts
+// by its classRef.name, never by its own name.
 func Check(ctx context.Context, rs confirm.Readers, namespace, class string) (Decision, error) {
 	return confirm.Refusal(ctx, rs, func(r client.Reader) (Decision, bool, error) {
 		d, err := check(ctx, r, namespace, class)
@@ -87,8 +86,7 @@ func Check(ctx context.Context, rs confirm.Readers, namespace, class string) (De
 	})
 }
 
-// check is Check's decision on one reader. On the apiserver, the binding lookup is a field
-// selector on classRef.name, a selectable field of the binding CRD.
+// check is Check's decision on one reader.
 func check(ctx context.Context, r client.Reader, namespace, class string) (Decision, error) {
 	d := Decision{Namespace: namespace, Class: class}
 	if namespace == "" {
@@ -107,18 +105,18 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 		d.Verdict, d.ClassDeleting = ClassNotFound, true
 	default:
 		d.Found = found
-		bindings := &vmopv1.VirtualMachineClassBindingList{}
-		if err := r.List(ctx, bindings, client.InNamespace(namespace), client.MatchingFields{index.BindingClassName: class}, client.UnsafeDisableDeepCopy); err != nil {
-			return d, fmt.Errorf("list bindings of class %q in namespace %q: %w", class, namespace, err)
-		}
-		if slices.ContainsFunc(bindings.Items, live) {
-			return d, nil
-		}
 		d.Verdict = NotBound
 	}
 	bound, err := BoundClasses(ctx, r, namespace)
+	if err != nil {
+		return d, err
+	}
+	if _, ok := slices.BinarySearch(bound, class); ok && d.Verdict == NotBound {
+		d.Verdict = Usable
+		return d, nil
+	}
 	d.Bound = bound
-	return d, err
+	return d, nil
 }
 
 // BoundClasses lists, sorted and without repeats, the classes bound in namespace. A reader made

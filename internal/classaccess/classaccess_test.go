@@ -83,7 +83,7 @@ var _ = Describe("Check", func() {
 			},
 		})
 		_, err := classaccess.Check(ctx, cacheOnly(broken), "cormac-new-ns", "guaranteed-large")
-		Expect(err).To(MatchError(ContainSubstring(`list bindings of class "guaranteed-large" in namespace "cormac-new-ns": cache not synced`)))
+		Expect(err).To(MatchError(ContainSubstring(`list bindings in namespace "cormac-new-ns": cache not synced`)))
 	})
 
 	Describe("objects on their way out", func() {

@@ -1,4 +1,4 @@
-// Package index owns the manager's field indexes: one constant per indexed field and one
+// Package index owns the manager's cache indexes: one constant per indexed field and one
 // function that registers them all, called once by the manager and once by each test suite.
 package index
 
@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
@@ -13,10 +15,11 @@ import (
 	"github.com/vm-service/vm-service/internal/tkr"
 )
 
-// The first two names are also selectable fields of their CRDs (see the API types), so the same
-// selector reads the cache's index and, to confirm a refusal, the apiserver.
+// Most of these names are also selectable fields of their CRDs (see the API types), so the same
+// selector reads the cache's index and the apiserver.
 const (
-	// BindingClassName indexes VirtualMachineClassBindings by classRef.name, the class they bind.
+	// BindingClassName indexes VirtualMachineClassBindings by classRef.name, the class they bind,
+	// across namespaces only: read it with BindingsOfClass.
 	BindingClassName = "classRef.name"
 	// VirtualMachineClassName indexes VirtualMachines by spec.className.
 	VirtualMachineClassName = "spec.className"
@@ -54,7 +57,6 @@ type Index struct {
 // All returns the product's field indexes.
 func All() []Index {
 	return []Index{
-		{&vmopv1.VirtualMachineClassBinding{}, BindingClassName, bindingClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineClassName, virtualMachineClassName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineImageName, virtualMachineImageName},
 		{&vmopv1.VirtualMachine{}, VirtualMachineGuestData, virtualMachineGuestData},
@@ -64,18 +66,71 @@ func All() []Index {
 	}
 }
 
-// Register adds every index to the indexer (a manager's or a cache's).
-func Register(ctx context.Context, indexer client.FieldIndexer) error {
+// Register adds every index to c (a manager's cache or a cache of its own).
+func Register(ctx context.Context, c cache.Cache) error {
 	for _, ix := range All() {
-		if err := indexer.IndexField(ctx, ix.Object, ix.Field, ix.Extract); err != nil {
+		if err := c.IndexField(ctx, ix.Object, ix.Field, ix.Extract); err != nil {
 			return fmt.Errorf("index %T by %s: %w", ix.Object, ix.Field, err)
 		}
+	}
+	informer, err := c.GetInformer(ctx, &vmopv1.VirtualMachineClassBinding{})
+	if err != nil {
+		return fmt.Errorf("binding informer: %w", err)
+	}
+	// A field index of controller-runtime also keys every value by namespace: for 100,000
+	// bindings, a set per binding (about 40 MiB) for lookups that class access answers otherwise.
+	err = informer.AddIndexers(toolscache.Indexers{BindingClassName: func(obj any) ([]string, error) {
+		return nonEmpty(obj.(*vmopv1.VirtualMachineClassBinding).ClassRef.Name), nil
+	}})
+	if err != nil {
+		return fmt.Errorf("index bindings by %s: %w", BindingClassName, err)
 	}
 	return nil
 }
 
-func bindingClassName(obj client.Object) []string {
-	return nonEmpty(obj.(*vmopv1.VirtualMachineClassBinding).ClassRef.Name)
+// BindingsOfClass returns the bindings in c, in every namespace, that name class. They are the
+// cache's own objects: read them, never modify them.
+func BindingsOfClass(ctx context.Context, c cache.Informers, class string) ([]*vmopv1.VirtualMachineClassBinding, error) {
+	store, err := indexer(ctx, c, &vmopv1.VirtualMachineClassBinding{})
+	if err != nil {
+		return nil, err
+	}
+	objs, err := store.ByIndex(BindingClassName, class)
+	if err != nil {
+		return nil, fmt.Errorf("bindings of class %q: %w", class, err)
+	}
+	out := make([]*vmopv1.VirtualMachineClassBinding, 0, len(objs))
+	for _, obj := range objs {
+		out = append(out, obj.(*vmopv1.VirtualMachineClassBinding))
+	}
+	return out, nil
+}
+
+// Cached says whether c holds the cluster-scoped object of obj's kind named name, without
+// copying it out as a read through the cache's client would.
+func Cached(ctx context.Context, c cache.Informers, obj client.Object, name string) (bool, error) {
+	store, err := indexer(ctx, c, obj)
+	if err != nil {
+		return false, err
+	}
+	_, found, err := store.GetByKey(name)
+	if err != nil {
+		return false, fmt.Errorf("look up %T %q: %w", obj, name, err)
+	}
+	return found, nil
+}
+
+// indexer is the store of the informer of obj's kind in c, synced.
+func indexer(ctx context.Context, c cache.Informers, obj client.Object) (toolscache.Indexer, error) {
+	informer, err := c.GetInformer(ctx, obj)
+	if err != nil {
+		return nil, fmt.Errorf("informer of %T: %w", obj, err)
+	}
+	indexed, ok := informer.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok {
+		return nil, fmt.Errorf("informer of %T, a %T, has no indexer", obj, informer)
+	}
+	return indexed.GetIndexer(), nil
 }
 
 func virtualMachineClassName(obj client.Object) []string {

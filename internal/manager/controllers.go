@@ -11,6 +11,7 @@ import (
 	classctrl "github.com/vm-service/vm-service/controllers/virtualmachineclass"
 	bindingctrl "github.com/vm-service/vm-service/controllers/virtualmachineclassbinding"
 	vmservicectrl "github.com/vm-service/vm-service/controllers/virtualmachineservice"
+	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/loadbalancer"
 )
 
@@ -22,7 +23,7 @@ type setupWithManager interface {
 // setupControllers registers the reconcilers that need no vCenter: status of classes, bindings,
 // releases and clusters. The VirtualMachine controller and image sync need vCenter and are
 // registered by setupVCenter.
-func setupControllers(mgr ctrl.Manager, access client.Client, opts Options) error {
+func setupControllers(mgr ctrl.Manager, access client.Client, bound *classaccess.BoundSet, opts Options) error {
 	clusterEvents := opts.ClusterEventSource
 	if clusterEvents == "" {
 		clusterEvents = DefaultClusterEventSource
@@ -30,7 +31,7 @@ func setupControllers(mgr ctrl.Manager, access client.Client, opts Options) erro
 	for name, r := range map[string]setupWithManager{
 		// One entry per controller, e.g. "VirtualMachineClass": &classctrl.Reconciler{...},
 		"TanzuKubernetesRelease":     &tkrctrl.Reconciler{Client: mgr.GetClient()},
-		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: access, Recorder: mgr.GetEventRecorderFor(clusterEvents)},
+		"TanzuKubernetesCluster":     &tkcctrl.Reconciler{Client: access, Bound: bound, Recorder: mgr.GetEventRecorderFor(clusterEvents)},
 		"VirtualMachineClass":        &classctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineClassBinding": &bindingctrl.Reconciler{Client: mgr.GetClient()},
 		"VirtualMachineService":      &vmservicectrl.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorderFor("virtualmachineservice-controller")},

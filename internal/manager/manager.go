@@ -159,7 +159,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := setupWebhookCerts(cfg, mgr, opts); err != nil {
 		return nil, err
 	}
-	if err := index.Register(context.Background(), mgr.GetFieldIndexer()); err != nil {
+	if err := index.Register(context.Background(), mgr.GetCache()); err != nil {
 		return nil, err
 	}
 	bound, err := classaccess.TrackBound(context.Background(), mgr.GetCache())
@@ -172,10 +172,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := setupWebhooks(mgr, access, opts); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, access, opts); err != nil {
+	if err := setupControllers(mgr, access, bound, opts); err != nil {
 		return nil, err
 	}
-	if err := setupVCenter(mgr, access, opts.VCenter); err != nil {
+	if err := setupVCenter(mgr, access, bound, opts.VCenter); err != nil {
 		return nil, err
 	}
 	return mgr, nil
@@ -193,7 +193,7 @@ func metricsOptions(opts Options) metricsserver.Options {
 }
 
 // setupVCenter adds what reads or drives vCenter.
-func setupVCenter(mgr ctrl.Manager, access client.Client, opts *VCenterOptions) error {
+func setupVCenter(mgr ctrl.Manager, access client.Client, bound *classaccess.BoundSet, opts *VCenterOptions) error {
 	if opts == nil {
 		return nil
 	}
@@ -221,7 +221,7 @@ func setupVCenter(mgr ctrl.Manager, access client.Client, opts *VCenterOptions) 
 		}
 		provider = p
 	}
-	vmr := &vmctrl.Reconciler{Client: access, Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
+	vmr := &vmctrl.Reconciler{Client: access, Bound: bound, Provider: provider, Recorder: mgr.GetEventRecorderFor("virtualmachine-controller")}
 	if opts.IPPool != "" {
 		networks, err := ippool.ParseNetworks(opts.IPPool)
 		if err != nil {

@@ -5,21 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	runv1 "github.com/vm-service/vm-service/api/run/v1alpha1"
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/index"
-	"github.com/vm-service/vm-service/internal/scheme"
+	"github.com/vm-service/vm-service/test/memcache"
 	"github.com/vm-service/vm-service/test/objects"
 )
 
@@ -87,41 +79,17 @@ func Access(ctx context.Context, cfg AccessConfig) (Results, error) {
 // round-robin over the namespaces, with the product's indexes and bound-class set, read the way
 // the manager's access check reads it. It stops when ctx ends.
 func accessCache(ctx context.Context, n, namespaces int) (client.Reader, error) {
-	bindings := &vmopv1.VirtualMachineClassBindingList{}
+	objs := make([]client.Object, 0, n+classCount+1)
 	for i := range n {
 		ns := fmt.Sprintf("ns-%d", i%namespaces)
 		class := fmt.Sprintf("class-%d", (i/namespaces)%classCount)
-		bindings.Items = append(bindings.Items, *objects.Binding(ns, fmt.Sprintf("b-%d", i), class))
+		objs = append(objs, objects.Binding(ns, fmt.Sprintf("b-%d", i), class))
 	}
-	classList := &vmopv1.VirtualMachineClassList{}
 	for i := range classCount {
-		classList.Items = append(classList.Items, *objects.BestEffortClass(fmt.Sprintf("class-%d", i), 2, "4Gi"))
+		objs = append(objs, objects.BestEffortClass(fmt.Sprintf("class-%d", i), 2, "4Gi"))
 	}
-	classList.Items = append(classList.Items, *objects.BestEffortClass("unbound-class", 2, "4Gi"))
-
-	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(vmopv1.GroupVersion.WithKind("VirtualMachineClassBinding"), meta.RESTScopeNamespace)
-	mapper.Add(vmopv1.GroupVersion.WithKind("VirtualMachineClass"), meta.RESTScopeRoot)
-	mapper.Add(vmopv1.GroupVersion.WithKind("VirtualMachine"), meta.RESTScopeNamespace)
-	mapper.Add(runv1.GroupVersion.WithKind("TanzuKubernetesCluster"), meta.RESTScopeNamespace)
-	c, err := cache.New(&rest.Config{Host: "https://127.0.0.1:1"}, cache.Options{
-		Scheme: scheme.New(),
-		Mapper: mapper,
-		NewInformer: func(_ toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, ix toolscache.Indexers) toolscache.SharedIndexInformer {
-			var list runtime.Object
-			switch obj.(type) {
-			case *vmopv1.VirtualMachineClassBinding:
-				list = bindings
-			case *vmopv1.VirtualMachineClass:
-				list = classList
-			case *vmopv1.VirtualMachine:
-				list = &vmopv1.VirtualMachineList{}
-			default:
-				list = &runv1.TanzuKubernetesClusterList{}
-			}
-			return toolscache.NewSharedIndexInformer(memoryListWatch{list}, obj, resync, ix)
-		},
-	})
+	objs = append(objs, objects.BestEffortClass("unbound-class", 2, "4Gi"))
+	c, err := memcache.New(objs)
 	if err != nil {
 		return nil, fmt.Errorf("access cache: %w", err)
 	}
@@ -150,18 +118,3 @@ func accessCache(ctx context.Context, n, namespaces int) (client.Reader, error) 
 	}
 	return classaccess.ReaderWithBound(c, bound), nil
 }
-
-// memoryListWatch lists a fixed set of objects and never reports a change.
-type memoryListWatch struct{ list runtime.Object }
-
-func (m memoryListWatch) List(metav1.ListOptions) (runtime.Object, error) {
-	return m.list.DeepCopyObject(), nil
-}
-
-func (m memoryListWatch) Watch(metav1.ListOptions) (watch.Interface, error) {
-	return watch.NewFake(), nil
-}
-
-// IsWatchListSemanticsUnSupported makes the reflector list first instead of waiting for a
-// streamed initial state that this in-memory source never sends.
-func (memoryListWatch) IsWatchListSemanticsUnSupported() bool { return true }
