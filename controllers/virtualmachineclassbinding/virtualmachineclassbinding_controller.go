@@ -23,7 +23,6 @@ import (
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/conditions"
-	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/patch"
 )
@@ -58,7 +57,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.cache = mgr.GetCache()
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&vmopv1.VirtualMachineClassBinding{}).
+		For(&vmopv1.VirtualMachineClassBinding{}, builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(e event.CreateEvent) bool { return r.stale(context.Background(), e.Object) },
+		})).
 		Watches(&vmopv1.VirtualMachineClass{},
 			handler.EnqueueRequestsFromMapFunc(r.classToBindings),
 			builder.WithPredicates(existenceChanges())).
@@ -102,18 +103,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 }
 
 // classExists reads the class from the cache, confirming an absence with the apiserver. The
-// typed cache, not a metadata-only one: the watch that wakes this reconcile on a class's deletion
-// is the typed informer's, and another informer could still hold the class then.
+// cache's own object, not a copy (a class lists every namespace it is bound in: a thousand on a
+// large supervisor), and the typed informer's, since its watch is what wakes this reconcile on a
+// class's deletion and another informer could still hold the class then.
 func (r *Reconciler) classExists(ctx context.Context, class string) (bool, error) {
-	found, err := confirm.Exists(ctx, confirm.Readers{Cache: r.Client, Live: r.Live}, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
-	if err != nil {
+	cached, err := index.Cached(ctx, r.cache, &vmopv1.VirtualMachineClass{}, class)
+	if err != nil || cached {
+		return cached, err
+	}
+	err = r.Live.Get(ctx, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
 		return false, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
 	}
-	return found, nil
+	return true, nil
 }
 
-// classToBindings maps a class to every binding, in any namespace, whose classRef.name is the
-// class, looked up through the index rather than by listing all bindings.
+// classToBindings maps a class to the bindings, in any namespace, whose classRef.name is the
+// class and whose ClassFound condition the class's creation or deletion makes wrong, looked up
+// through the index rather than by listing all bindings.
 func (r *Reconciler) classToBindings(ctx context.Context, obj client.Object) []reconcile.Request {
 	bindings, err := index.BindingsOfClass(ctx, r.cache, obj.GetName())
 	if err != nil {
@@ -121,11 +131,32 @@ func (r *Reconciler) classToBindings(ctx context.Context, obj client.Object) []r
 		log.FromContext(ctx).Error(err, "Look up bindings of a VirtualMachineClass", "class", obj.GetName())
 		return nil
 	}
-	requests := make([]reconcile.Request, 0, len(bindings))
+	var requests []reconcile.Request
 	for _, b := range bindings {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(b)})
+		if r.stale(ctx, b) {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(b)})
+		}
 	}
 	return requests
+}
+
+// stale says whether obj, a binding, may report its class wrongly: its ClassFound condition is
+// not the one the class in the cache gives. A manager that starts among 100,000 bindings it
+// reported on before queues only those whose class came or went meanwhile, not all of them; the
+// reconcile decides, confirming an absence with the apiserver, so a doubt is always queued.
+func (r *Reconciler) stale(ctx context.Context, obj client.Object) bool {
+	b, ok := obj.(*vmopv1.VirtualMachineClassBinding)
+	if !ok {
+		return true
+	}
+	found, err := index.Cached(ctx, r.cache, &vmopv1.VirtualMachineClass{}, b.ClassRef.Name)
+	if err != nil {
+		return true
+	}
+	want := classFoundCondition(b.ClassRef.Name, found)
+	have := conditions.Get(b.Status.Conditions, want.Type)
+	return have == nil || have.Status != want.Status || have.Reason != want.Reason ||
+		have.Severity != want.Severity || have.Message != want.Message
 }
 
 // existenceChanges keeps the class events that can change whether a class exists, creation and

@@ -11,7 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/conditions"
 	"github.com/vm-service/vm-service/internal/index"
+	"github.com/vm-service/vm-service/test/fakeclient"
 	"github.com/vm-service/vm-service/test/memcache"
 	"github.com/vm-service/vm-service/test/objects"
 )
@@ -33,23 +35,58 @@ var _ = Describe("classFoundCondition", func() {
 })
 
 var _ = Describe("class watch", func() {
-	It("maps a class to the bindings whose classRef names it, in every namespace", func() {
-		c, err := memcache.New([]client.Object{
-			objects.Binding("dev", "small", "small"),
-			objects.Binding("qa", "everyone-small", "small"),
-			objects.Binding("qa", "large", "large"),
-			objects.Binding("prod", "small", "large"), // named like the class, binds another
-		})
+	// reported is a binding whose ClassFound condition says found.
+	reported := func(b *vmopv1.VirtualMachineClassBinding, found bool) *vmopv1.VirtualMachineClassBinding {
+		conditions.Set(&b.Status.Conditions, classFoundCondition(b.ClassRef.Name, found))
+		return b
+	}
+	start := func(objs ...client.Object) *Reconciler {
+		GinkgoHelper()
+		c, err := memcache.New(objs)
 		Expect(err).NotTo(HaveOccurred())
 		ctx, cancel := context.WithCancel(context.Background())
 		DeferCleanup(cancel)
 		Expect(index.Register(ctx, c)).To(Succeed())
 		go func() { _ = c.Start(ctx) }()
-		r := &Reconciler{cache: c}
-		Expect(r.classToBindings(ctx, objects.BestEffortClass("small", 2, "4Gi"))).To(ConsistOf(
+		return &Reconciler{Client: fakeclient.New(objs...), cache: c}
+	}
+
+	It("maps a class to the bindings whose classRef names it, in every namespace", func() {
+		r := start(
+			objects.Binding("dev", "small", "small"),
+			objects.Binding("qa", "everyone-small", "small"),
+			objects.Binding("qa", "large", "large"),
+			objects.Binding("prod", "small", "large"), // named like the class, binds another
+		)
+		Expect(r.classToBindings(context.Background(), objects.BestEffortClass("small", 2, "4Gi"))).To(ConsistOf(
 			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "dev", Name: "small"}},
 			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "qa", Name: "everyone-small"}},
 		))
+	})
+
+	It("maps a class only to the bindings whose report its coming or going makes wrong", func() {
+		small := objects.BestEffortClass("small", 2, "4Gi")
+		r := start(small,
+			reported(objects.Binding("dev", "small", "small"), true),
+			reported(objects.Binding("qa", "small", "small"), false),
+			reported(objects.Binding("prod", "gone", "gone"), true),
+			reported(objects.Binding("prod", "never", "gone"), false),
+		)
+		Expect(r.classToBindings(context.Background(), small)).To(ConsistOf(
+			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "qa", Name: "small"}}))
+		Expect(r.classToBindings(context.Background(), objects.BestEffortClass("gone", 2, "4Gi"))).To(ConsistOf(
+			reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "prod", Name: "gone"}}))
+	})
+
+	It("queues a binding that appears only when its report is missing or wrong", func() {
+		small := objects.BestEffortClass("small", 2, "4Gi")
+		r := start(small)
+		ctx := context.Background()
+		Expect(r.stale(ctx, objects.Binding("dev", "new", "small"))).To(BeTrue(), "never reported on")
+		Expect(r.stale(ctx, reported(objects.Binding("dev", "a", "small"), true))).To(BeFalse())
+		Expect(r.stale(ctx, reported(objects.Binding("dev", "b", "small"), false))).To(BeTrue(), "the class came meanwhile")
+		Expect(r.stale(ctx, reported(objects.Binding("dev", "c", "gone"), true))).To(BeTrue(), "the class went meanwhile")
+		Expect(r.stale(ctx, reported(objects.Binding("dev", "d", "gone"), false))).To(BeFalse())
 	})
 
 	It("passes creations and deletions, not updates", func() {
