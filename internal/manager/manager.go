@@ -5,7 +5,9 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -166,6 +168,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Admission reads the cache: until it holds every object, an answer would rest on part of
+	// the cluster (or wait for the rest), so the replica takes no traffic before then.
+	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr.GetCache(), bound)); err != nil {
+		return nil, fmt.Errorf("add readiness check: %w", err)
+	}
 	// What asks the access check reads through this client, so a refusal names the namespace's
 	// bound classes from the set the binding informer keeps instead of listing bindings.
 	access := classaccess.WithBound(mgr.GetClient(), bound)
@@ -179,6 +186,19 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// cacheSynced is the readiness check that the informers and the bound-class set have caught up
+// with the apiserver.
+func cacheSynced(c cache.Cache, bound *classaccess.BoundSet) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 500*time.Millisecond)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) || !bound.Synced() {
+			return errors.New("the cache has not listed every object yet")
+		}
+		return nil
+	}
 }
 
 // metricsOptions serve metrics over HTTPS behind the apiserver's authentication and
