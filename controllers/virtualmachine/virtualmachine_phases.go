@@ -144,7 +144,7 @@ func (r *Reconciler) ensureVM(ctx context.Context, s *scope) (ctrl.Result, error
 	s.state = &state
 	if vm.Status.Class == nil && s.access.Found != nil {
 		c := s.access.Found
-		vm.Status.Class = &vmopv1.AppliedClass{Name: c.Name, Generation: c.Generation, Spec: c.Spec}
+		vm.Status.Class = &vmopv1.AppliedClass{Name: c.Name, Generation: c.Generation, Spec: *c.Spec.DeepCopy()}
 	}
 	if state.PowerState == vmopv1.VirtualMachinePoweredOn && state.IP == "" {
 		return ctrl.Result{RequeueAfter: ipPollInterval}, nil

@@ -108,8 +108,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 // class's deletion and another informer could still hold the class then.
 func (r *Reconciler) classExists(ctx context.Context, class string) (bool, error) {
 	cached, err := index.Cached(ctx, r.cache, &vmopv1.VirtualMachineClass{}, class)
-	if err != nil || cached {
-		return cached, err
+	if err != nil || cached != nil {
+		return cached != nil, err
 	}
 	err = r.Live.Get(ctx, client.ObjectKey{Name: class}, &vmopv1.VirtualMachineClass{})
 	switch {
@@ -149,11 +149,11 @@ func (r *Reconciler) stale(ctx context.Context, obj client.Object) bool {
 	if !ok {
 		return true
 	}
-	found, err := index.Cached(ctx, r.cache, &vmopv1.VirtualMachineClass{}, b.ClassRef.Name)
+	cached, err := index.Cached(ctx, r.cache, &vmopv1.VirtualMachineClass{}, b.ClassRef.Name)
 	if err != nil {
 		return true
 	}
-	want := classFoundCondition(b.ClassRef.Name, found)
+	want := classFoundCondition(b.ClassRef.Name, cached != nil)
 	have := conditions.Get(b.Status.Conditions, want.Type)
 	return have == nil || have.Status != want.Status || have.Reason != want.Reason ||
 		have.Severity != want.Severity || have.Message != want.Message

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
+	"github.com/vm-service/vm-service/internal/index"
 )
 
 // BoundSet keeps, per namespace, the names of the classes bound there, current with the binding
@@ -170,29 +171,46 @@ func (s *BoundSet) move(before, now binding) {
 	}
 }
 
-// WithBound returns c, whose reads go to the informer cache that feeds bound, as a reader Check
-// takes the namespace's bound classes from instead of listing bindings. Writes go to c as before.
-func WithBound(c client.Client, bound *BoundSet) client.Client {
+// WithBound returns c, whose reads go to the informer cache of informers that feeds bound, as a
+// reader Check takes the namespace's bound classes from instead of listing bindings, and reads a
+// class from without copying it (nil informers: through c). Writes go to c as before.
+func WithBound(c client.Client, informers cache.Informers, bound *BoundSet) client.Client {
 	return struct {
 		client.Client
 		boundSource
-	}{c, boundSource{bound}}
+	}{c, boundSource{bound, informers}}
 }
 
-// ReaderWithBound is WithBound for a reader that never writes, such as the informer cache itself.
-func ReaderWithBound(r client.Reader, bound *BoundSet) client.Reader {
+// ReaderWithBound is WithBound for the informer cache itself, which never writes.
+func ReaderWithBound(c cache.Cache, bound *BoundSet) client.Reader {
 	return struct {
 		client.Reader
 		boundSource
-	}{r, boundSource{bound}}
+	}{c, boundSource{bound, c}}
 }
 
-// boundSource gives a reader its namespaces' bound classes.
-type boundSource struct{ set *BoundSet }
+// boundSource gives a reader its namespaces' bound classes and the cache's own classes.
+type boundSource struct {
+	set       *BoundSet
+	informers cache.Informers
+}
 
 func (b boundSource) boundClasses(namespace string) ([]string, bool) { return b.set.Classes(namespace) }
 
-// boundReader is a reader that knows each namespace's bound classes without listing.
+func (b boundSource) cachedClass(ctx context.Context, name string) (*vmopv1.VirtualMachineClass, bool, error) {
+	if b.informers == nil {
+		return nil, false, nil
+	}
+	obj, err := index.Cached(ctx, b.informers, &vmopv1.VirtualMachineClass{}, name)
+	class, _ := obj.(*vmopv1.VirtualMachineClass)
+	return class, true, err
+}
+
+// boundReader is a reader that knows each namespace's bound classes without listing, and may hand
+// out the cache's own classes (read-only) instead of copies.
 type boundReader interface {
 	boundClasses(namespace string) ([]string, bool)
+	// cachedClass returns the class named name, nil when there is none; false when the reader
+	// cannot look it up this way.
+	cachedClass(ctx context.Context, name string) (*vmopv1.VirtualMachineClass, bool, error)
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -20,6 +21,7 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/confirm"
+	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/test/fakeclient"
 	"github.com/vm-service/vm-service/test/memcache"
 	"github.com/vm-service/vm-service/test/objects"
@@ -93,14 +95,33 @@ var _ = Describe("BoundSet", func() {
 				return c.List(ctx, list, opts...)
 			},
 		})
-		d, err := classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, s)}, "ns", "guaranteed-large")
+		d, err := classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, nil, s)}, "ns", "guaranteed-large")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Verdict).To(Equal(classaccess.NotBound))
 		Expect(d.Bound).To(Equal([]string{"best-effort-small"}))
-		d, err = classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, s)}, "ns", "best-effort-small")
+		d, err = classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, nil, s)}, "ns", "best-effort-small")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Verdict).To(Equal(classaccess.Usable))
 		Expect(lists).To(BeZero())
+	})
+
+	It("hands out the cache's own class, not a copy, from a reader of the cache", func() {
+		ctx := context.Background()
+		c, s := tracked([]client.Object{
+			objects.BestEffortClass("best-effort-small", 2, "4Gi"), objects.Binding("ns", "small", "best-effort-small"),
+		})
+
+		d, err := classaccess.Check(ctx, confirm.Readers{Cache: classaccess.ReaderWithBound(c, s)}, "ns", "best-effort-small")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Verdict).To(Equal(classaccess.Usable))
+		cached, err := index.Cached(ctx, c, &vmopv1.VirtualMachineClass{}, "best-effort-small")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Found).To(BeIdenticalTo(cached))
+
+		d, err = classaccess.Check(ctx, confirm.Readers{Cache: classaccess.ReaderWithBound(c, s)}, "ns", "nope")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d.Verdict).To(Equal(classaccess.ClassNotFound))
+		Expect(d.Bound).To(Equal([]string{"best-effort-small"}))
 	})
 
 	It("tells its watchers of each class bound or unbound, after taking the change in", func() {
@@ -131,15 +152,8 @@ var _ = Describe("BoundSet", func() {
 
 	It("stays current with a real informer cache as bindings come and go", func() {
 		events := watch.NewFakeWithChanSize(16, false)
-		c, err := memcache.New([]client.Object{objects.Binding("ns", "large", "guaranteed-large")},
+		_, s := tracked([]client.Object{objects.Binding("ns", "large", "guaranteed-large")},
 			memcache.Following(&vmopv1.VirtualMachineClassBinding{}, events))
-		Expect(err).NotTo(HaveOccurred())
-		s, err := classaccess.TrackBound(context.Background(), c)
-		Expect(err).NotTo(HaveOccurred())
-		ctx, cancel := context.WithCancel(context.Background())
-		DeferCleanup(cancel)
-		go func() { _ = c.Start(ctx) }()
-		Expect(c.WaitForCacheSync(ctx)).To(BeTrue())
 		classes := func() []string {
 			names, ok := s.Classes("ns")
 			if !ok {
@@ -165,3 +179,18 @@ var _ = Describe("BoundSet", func() {
 		Eventually(classes).WithTimeout(10 * time.Second).Should(Equal([]string{"best-effort-medium"}))
 	})
 })
+
+// tracked starts a cache fed from memory with a bound-class set on it, and waits until the set
+// has seen every binding; both stop when the spec ends.
+func tracked(objs []client.Object, opts ...memcache.Option) (cache.Cache, *classaccess.BoundSet) {
+	GinkgoHelper()
+	c, err := memcache.New(objs, opts...)
+	Expect(err).NotTo(HaveOccurred())
+	s, err := classaccess.TrackBound(context.Background(), c)
+	Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+	go func() { _ = c.Start(ctx) }()
+	Eventually(s.Synced).Should(BeTrue())
+	return c, s
+}

@@ -37,6 +37,7 @@ type Decision struct {
 	// Bound lists, sorted, the classes bound in the namespace; filled only when not Usable.
 	Bound []string
 	// Found is the class as read, so callers need not read it again; nil when ClassNotFound.
+	// Read it, never modify it: it may be the cache's own object.
 	Found *vmopv1.VirtualMachineClass
 	// ClassDeleting says the class exists but is being deleted, which counts as not found.
 	ClassDeleting bool
@@ -94,13 +95,12 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 		d.Verdict = NotBound
 		return d, nil
 	}
-	found := &vmopv1.VirtualMachineClass{}
-	err := r.Get(ctx, client.ObjectKey{Name: class}, found)
+	found, err := readClass(ctx, r, class)
 	switch {
-	case apierrors.IsNotFound(err):
-		d.Verdict = ClassNotFound
 	case err != nil:
 		return d, fmt.Errorf("read VirtualMachineClass %q: %w", class, err)
+	case found == nil:
+		d.Verdict = ClassNotFound
 	case !found.DeletionTimestamp.IsZero():
 		d.Verdict, d.ClassDeleting = ClassNotFound, true
 	default:
@@ -117,6 +117,23 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 	}
 	d.Bound = bound
 	return d, nil
+}
+
+// readClass reads the class named name; nil when there is none. A reader made by WithBound hands
+// out the cache's own object: a class lists every namespace it is bound in, a thousand strings to
+// copy on every admission of a large supervisor.
+func readClass(ctx context.Context, r client.Reader, name string) (*vmopv1.VirtualMachineClass, error) {
+	if br, ok := r.(boundReader); ok {
+		if class, ok, err := br.cachedClass(ctx, name); ok {
+			return class, err
+		}
+	}
+	class := &vmopv1.VirtualMachineClass{}
+	err := r.Get(ctx, client.ObjectKey{Name: name}, class)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return class, err
 }
 
 // BoundClasses lists, sorted and without repeats, the classes bound in namespace. A reader made

@@ -106,18 +106,26 @@ func BindingsOfClass(ctx context.Context, c cache.Informers, class string) ([]*v
 	return out, nil
 }
 
-// Cached says whether c holds the cluster-scoped object of obj's kind named name, without
-// copying it out as a read through the cache's client would.
-func Cached(ctx context.Context, c cache.Informers, obj client.Object, name string) (bool, error) {
+// Cached returns the cluster-scoped object of obj's kind named name that c holds, or nil. It is
+// the cache's own object, not a copy as a read through the cache's client returns: read it,
+// never modify it.
+func Cached(ctx context.Context, c cache.Informers, obj client.Object, name string) (client.Object, error) {
 	store, err := indexer(ctx, c, obj)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	_, found, err := store.GetByKey(name)
+	item, found, err := store.GetByKey(name)
 	if err != nil {
-		return false, fmt.Errorf("look up %T %q: %w", obj, name, err)
+		return nil, fmt.Errorf("look up %T %q: %w", obj, name, err)
 	}
-	return found, nil
+	if !found {
+		return nil, nil
+	}
+	cached, ok := item.(client.Object)
+	if !ok {
+		return nil, fmt.Errorf("look up %T %q: the cache holds a %T", obj, name, item)
+	}
+	return cached, nil
 }
 
 // indexer is the store of the informer of obj's kind in c, synced.

@@ -175,7 +175,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	// What asks the access check reads through this client, so a refusal names the namespace's
 	// bound classes from the set the binding informer keeps instead of listing bindings.
-	access := classaccess.WithBound(mgr.GetClient(), bound)
+	access := classaccess.WithBound(mgr.GetClient(), mgr.GetCache(), bound)
 	if err := setupWebhooks(mgr, access, opts); err != nil {
 		return nil, err
 	}

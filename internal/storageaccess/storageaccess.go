@@ -123,7 +123,8 @@ func check(ctx context.Context, r client.Reader, namespace, storageClass string)
 // name.
 func Assigned(ctx context.Context, r client.Reader, namespace string) ([]string, error) {
 	quotas := &corev1.ResourceQuotaList{}
-	if err := r.List(ctx, quotas, client.InNamespace(namespace)); err != nil {
+	// Only the names of the hard limits are read, so the cache may hand out its own objects.
+	if err := r.List(ctx, quotas, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list ResourceQuotas in namespace %q: %w", namespace, err)
 	}
 	seen := map[string]bool{}
