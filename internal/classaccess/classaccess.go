@@ -105,15 +105,16 @@ func check(ctx context.Context, r client.Reader, namespace, class string) (Decis
 		d.Verdict, d.ClassDeleting = ClassNotFound, true
 	default:
 		d.Found = found
-		d.Verdict = NotBound
 	}
 	bound, err := BoundClasses(ctx, r, namespace)
 	if err != nil {
 		return d, err
 	}
-	if _, ok := slices.BinarySearch(bound, class); ok && d.Verdict == NotBound {
-		d.Verdict = Usable
-		return d, nil
+	if d.Found != nil {
+		if _, ok := slices.BinarySearch(bound, class); ok {
+			return d, nil // Usable, the zero Verdict
+		}
+		d.Verdict = NotBound
 	}
 	d.Bound = bound
 	return d, nil
