@@ -5,6 +5,7 @@ package manager
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -147,6 +148,7 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// decision in one place.
 		WebhookServer: admissionmetrics.Instrument(webhook.NewServer(webhook.Options{
 			Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir,
+			TLSOpts: []func(*tls.Config){http1Only},
 		})),
 	})
 	if err != nil {
@@ -188,6 +190,12 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
+// http1Only keeps a TLS server to HTTP/1.1: HTTP/2's stream resets let a client make a server
+// start and cancel work faster than it can (CVE-2023-44487). The apiserver then calls webhooks
+// over a connection per request in flight, and a request's handler reads and answers on its own
+// connection instead of handing frames to and from the connection's goroutine.
+func http1Only(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }
+
 // cacheSynced is the readiness check that the informers and the bound-class set have caught up
 // with the apiserver.
 func cacheSynced(c cache.Cache, bound *classaccess.BoundSet) healthz.Checker {
@@ -209,6 +217,7 @@ func metricsOptions(opts Options) metricsserver.Options {
 		SecureServing:  true,
 		CertDir:        opts.MetricsCertDir,
 		FilterProvider: filters.WithAuthenticationAndAuthorization,
+		TLSOpts:        []func(*tls.Config){http1Only},
 	}
 }
 
