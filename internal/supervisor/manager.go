@@ -77,13 +77,8 @@ func (s *Supervisor) startManager(ctx context.Context) error {
 	// Wait for readiness, but give up when the manager dies or the caller gives up.
 	waitCtx, stopWaiting := context.WithTimeout(ctx, 60*time.Second)
 	defer stopWaiting()
-	go func() {
-		select {
-		case <-s.mgrDone:
-			stopWaiting()
-		case <-waitCtx.Done():
-		}
-	}()
+	waitCtx, stopWaiting = s.whileManagerRuns(waitCtx)
+	defer stopWaiting()
 	if !mgr.GetCache().WaitForCacheSync(waitCtx) {
 		return fmt.Errorf("manager caches did not sync: %w", s.whyNotReady(waitCtx))
 	}
@@ -130,4 +125,18 @@ func webhooksAnswer(ctx context.Context, c client.Client) bool {
 	}
 	err := c.Create(ctx, probe, client.DryRunAll)
 	return err == nil || !strings.Contains(err.Error(), "failed calling webhook")
+}
+
+// whileManagerRuns returns a context that also ends when the manager stops: reads of its cache
+// wait forever once it is gone.
+func (s *Supervisor) whileManagerRuns(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.mgrDone:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

@@ -251,17 +251,10 @@ func Start(ctx context.Context, cfg Config) (_ *Supervisor, err error) {
 	if err := s.startManager(ctx); err != nil {
 		return nil, err
 	}
-	// What follows reads the manager's cache, which waits forever once the manager is gone (a
-	// port taken after it started, say): end those reads when it stops.
-	ctx, stopReading := context.WithCancel(ctx)
+	// What follows reads the manager's cache: end those reads if the manager stops (a port taken
+	// after it started, say).
+	ctx, stopReading := s.whileManagerRuns(ctx)
 	defer stopReading()
-	go func() {
-		select {
-		case <-s.mgrDone:
-			stopReading()
-		case <-ctx.Done():
-		}
-	}()
 
 	s.kubeconfig = newKubeconfig(s.paths.Kubeconfig, cfg.Host, adminCfg, developerCfg)
 	namespaces, err := s.mirroredNamespaces(ctx)
