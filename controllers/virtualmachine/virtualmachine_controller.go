@@ -73,8 +73,8 @@ type Reconciler struct {
 	seeded bool // addresses in use were reserved after start
 }
 
-// SetupWithManager watches VirtualMachines and, through the field indexes, the bindings, classes
-// and images they depend on.
+// SetupWithManager watches VirtualMachines, class access through the bound-class set, and,
+// through the field indexes, the classes and images they depend on.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Client == nil || r.Provider == nil || r.Recorder == nil || r.Bound == nil {
 		return errors.New("virtualmachine reconciler needs a client, a provider, an event recorder and the bound-class set")

@@ -35,6 +35,9 @@ type BoundSet struct {
 	sorted  map[string][]string
 	synced  func() bool
 	changed []func(namespace, class string)
+	// informers is the cache the set follows, where a reader made by WithBound reads classes
+	// without copying them; nil for a set that follows no informer.
+	informers cache.Informers
 }
 
 // NewBoundSet returns an empty set that follows no informer; TrackBound is what the manager uses.
@@ -51,6 +54,7 @@ func TrackBound(ctx context.Context, c cache.Informers) (*BoundSet, error) {
 		return nil, fmt.Errorf("binding informer for the bound-class set: %w", err)
 	}
 	s := NewBoundSet()
+	s.informers = c
 	reg, err := informer.AddEventHandler(s)
 	if err != nil {
 		return nil, fmt.Errorf("follow bindings for the bound-class set: %w", err)
@@ -171,37 +175,34 @@ func (s *BoundSet) move(before, now binding) {
 	}
 }
 
-// WithBound returns c, whose reads go to the informer cache of informers that feeds bound, as a
-// reader Check takes the namespace's bound classes from instead of listing bindings, and reads a
-// class from without copying it (nil informers: through c). Writes go to c as before.
-func WithBound(c client.Client, informers cache.Informers, bound *BoundSet) client.Client {
+// WithBound returns c, whose reads go to the informer cache that feeds bound, as a reader Check
+// takes the namespace's bound classes from instead of listing bindings, and reads a class from
+// without copying it (through c when bound follows no informer). Writes go to c as before.
+func WithBound(c client.Client, bound *BoundSet) client.Client {
 	return struct {
 		client.Client
 		boundSource
-	}{c, boundSource{bound, informers}}
+	}{c, boundSource{bound}}
 }
 
-// ReaderWithBound is WithBound for the informer cache itself, which never writes.
-func ReaderWithBound(c cache.Cache, bound *BoundSet) client.Reader {
+// ReaderWithBound is WithBound for a reader that never writes, such as the informer cache itself.
+func ReaderWithBound(r client.Reader, bound *BoundSet) client.Reader {
 	return struct {
 		client.Reader
 		boundSource
-	}{c, boundSource{bound, c}}
+	}{r, boundSource{bound}}
 }
 
 // boundSource gives a reader its namespaces' bound classes and the cache's own classes.
-type boundSource struct {
-	set       *BoundSet
-	informers cache.Informers
-}
+type boundSource struct{ set *BoundSet }
 
 func (b boundSource) boundClasses(namespace string) ([]string, bool) { return b.set.Classes(namespace) }
 
 func (b boundSource) cachedClass(ctx context.Context, name string) (*vmopv1.VirtualMachineClass, bool, error) {
-	if b.informers == nil {
+	if b.set.informers == nil {
 		return nil, false, nil
 	}
-	obj, err := index.Cached(ctx, b.informers, &vmopv1.VirtualMachineClass{}, name)
+	obj, err := index.Cached(ctx, b.set.informers, &vmopv1.VirtualMachineClass{}, name)
 	class, _ := obj.(*vmopv1.VirtualMachineClass)
 	return class, true, err
 }

@@ -95,11 +95,11 @@ var _ = Describe("BoundSet", func() {
 				return c.List(ctx, list, opts...)
 			},
 		})
-		d, err := classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, nil, s)}, "ns", "guaranteed-large")
+		d, err := classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, s)}, "ns", "guaranteed-large")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Verdict).To(Equal(classaccess.NotBound))
 		Expect(d.Bound).To(Equal([]string{"best-effort-small"}))
-		d, err = classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, nil, s)}, "ns", "best-effort-small")
+		d, err = classaccess.Check(context.Background(), confirm.Readers{Cache: classaccess.WithBound(c, s)}, "ns", "best-effort-small")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(d.Verdict).To(Equal(classaccess.Usable))
 		Expect(lists).To(BeZero())

@@ -175,9 +175,9 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := mgr.AddReadyzCheck("informers", cacheSynced(mgr.GetCache(), bound)); err != nil {
 		return nil, fmt.Errorf("add readiness check: %w", err)
 	}
-	// What asks the access check reads through this client, so a refusal names the namespace's
-	// bound classes from the set the binding informer keeps instead of listing bindings.
-	access := classaccess.WithBound(mgr.GetClient(), mgr.GetCache(), bound)
+	// What asks the access check reads through this client, so the check answers from the set
+	// of bound classes the binding informer keeps, and reads classes without copying them.
+	access := classaccess.WithBound(mgr.GetClient(), bound)
 	if err := setupWebhooks(mgr, access, opts); err != nil {
 		return nil, err
 	}
