@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -37,10 +38,7 @@ var _ = Describe("A manager missing what it needs to start", Ordered, func() {
 	// stops it cleanly.
 	waiting := func(env, args []string, reasons ...string) {
 		GinkgoHelper()
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		health := l.Addr().String()
-		Expect(l.Close()).To(Succeed())
+		health := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort()))
 		cmd := exec.Command(binary, append(args, "--health-probe-bind-address="+health)...)
 		cmd.Env = append(os.Environ(), env...)
 		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)

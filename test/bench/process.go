@@ -128,12 +128,11 @@ func (p *managerProcess) waitReady(ctx context.Context, url string) error {
 
 // freeLoopbackAddr is a loopback address nothing listens on right now.
 func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreeLoopbackPort()
 	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // stop asks the manager to exit (SIGTERM, as a pod is stopped) and kills it after 30 seconds.

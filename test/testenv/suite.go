@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -80,21 +81,27 @@ func AssignStorage(c client.Client, namespace string, storageClasses ...string) 
 	Expect(c.Create(context.Background(), q)).To(Succeed())
 }
 
-// FreePort returns a loopback port nothing listens on right now, drawn at random below Linux's
-// ephemeral range (32768 and up): a port the kernel handed out for listening there may be taken
-// by any outgoing connection before the caller binds it, which two test runs at once made happen.
+// FreePort returns a loopback port nothing listens on right now (see FreeLoopbackPort).
 func FreePort() int {
 	GinkgoHelper()
+	port, err := FreeLoopbackPort()
+	Expect(err).NotTo(HaveOccurred())
+	return port
+}
+
+// FreeLoopbackPort returns a loopback port nothing listens on right now, drawn at random below
+// Linux's ephemeral range (32768 and up): a port the kernel handed out for listening there may be
+// taken by any outgoing connection before the caller binds it, which two test runs at once made
+// happen.
+func FreeLoopbackPort() (int, error) {
 	for range 100 {
 		port := 20000 + rand.IntN(12000)
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err == nil {
-			Expect(l.Close()).To(Succeed())
-			return port
+			return port, l.Close()
 		}
 	}
-	Fail("no free loopback port between 20000 and 32000 in 100 tries")
-	return 0
+	return 0, errors.New("no free loopback port between 20000 and 32000 in 100 tries")
 }
 
 // Update applies change to obj as it is now and writes it with c, again when a controller wrote
