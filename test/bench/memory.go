@@ -96,30 +96,22 @@ func stable(readings []int64) bool {
 // reconciles left behind. It returns the runtime's memory statistics after the collection, in
 // bytes by name (HeapAlloc is the live heap).
 func collectGarbage(ctx context.Context, pprofAddr string) (map[string]int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("collect the manager's garbage: %w", err)
-	}
-	defer resp.Body.Close()
 	stats := map[string]int64{}
-	s := bufio.NewScanner(resp.Body)
-	s.Buffer(nil, 1<<20)
-	for s.Scan() {
-		name, value, ok := strings.Cut(strings.TrimPrefix(s.Text(), "# "), " = ")
-		if n, err := strconv.ParseInt(value, 10, 64); ok && err == nil && strings.HasPrefix(s.Text(), "# ") {
-			stats[name] = n
+	err := readHeapProfile(ctx, pprofAddr, "?gc=1&debug=1", func(body io.Reader) error {
+		s := bufio.NewScanner(body)
+		s.Buffer(nil, 1<<20)
+		for s.Scan() {
+			name, value, ok := strings.Cut(strings.TrimPrefix(s.Text(), "# "), " = ")
+			if n, err := strconv.ParseInt(value, 10, 64); ok && err == nil && strings.HasPrefix(s.Text(), "# ") {
+				stats[name] = n
+			}
 		}
-	}
-	if _, ok := stats["HeapAlloc"]; !ok {
-		return nil, fmt.Errorf("no HeapAlloc in the manager's heap profile: %v", s.Err())
-	}
-	return stats, nil
+		if _, ok := stats["HeapAlloc"]; !ok {
+			return fmt.Errorf("no HeapAlloc in the manager's heap profile: %v", s.Err())
+		}
+		return nil
+	})
+	return stats, err
 }
 
 // heapProfile is the file, in the bench directory, that keeps the measured manager's heap profile
@@ -128,9 +120,22 @@ const heapProfile = "manager-heap.pb.gz"
 
 // saveHeapProfile writes the manager's heap profile, as its profiling endpoint serves it, to path.
 func saveHeapProfile(ctx context.Context, pprofAddr, path string) error {
+	return readHeapProfile(ctx, pprofAddr, "", func(body io.Reader) error {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("keep the manager's heap profile: %w", err)
+		}
+		_, err = io.Copy(f, body)
+		return errors.Join(err, f.Close())
+	})
+}
+
+// readHeapProfile asks the manager's profiling endpoint for its heap profile (query as the
+// endpoint takes it) and hands the answer to read.
+func readHeapProfile(ctx context.Context, pprofAddr, query string, read func(io.Reader) error) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap"+query, nil)
 	if err != nil {
 		return err
 	}
@@ -142,12 +147,7 @@ func saveHeapProfile(ctx context.Context, pprofAddr, path string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("read the manager's heap profile: %s", resp.Status)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("keep the manager's heap profile: %w", err)
-	}
-	_, err = io.Copy(f, resp.Body)
-	return errors.Join(err, f.Close())
+	return read(resp.Body)
 }
 
 // residentKiB reads VmRSS, in KiB, from /proc/<pid>/status.

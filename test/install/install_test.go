@@ -117,7 +117,7 @@ var _ = Describe("kubectl apply -k config/default on a fresh apiserver", Ordered
 			"--webhook-cert-dir="+GinkgoT().TempDir(),
 			"--kubeconfig="+serviceAccountKubeconfig(env),
 			// What an install's kustomize patch sets for its vCenter.
-			"--vcenter-url="+vcenterURL(sim), "--vcenter-credentials-dir="+credentials(sim), "--vcenter-insecure",
+			"--vcenter-url="+sim.VSphereConfig("").URL, "--vcenter-credentials-dir="+credentials(sim), "--vcenter-insecure",
 			"--supervisor-cluster="+vcsim.ClusterName, "--content-library="+supervisor.ContentLibrary,
 		)...)
 		cmd.Env = append(os.Environ(), "POD_NAMESPACE="+systemNamespace)
@@ -277,20 +277,13 @@ func serviceAccountKubeconfig(env *testenv.Env) string {
 	return path
 }
 
-// vcenterURL is the simulator's SDK URL without its credentials, which go in files.
-func vcenterURL(sim *vcsim.Simulator) string {
-	u := sim.URL()
-	u.User = nil
-	return u.String()
-}
-
 // credentials writes what the vCenter credentials Secret would mount and returns the directory.
 func credentials(sim *vcsim.Simulator) string {
 	GinkgoHelper()
 	dir := GinkgoT().TempDir()
-	password, _ := sim.URL().User.Password()
-	Expect(os.WriteFile(filepath.Join(dir, "username"), []byte(sim.URL().User.Username()), 0o600)).To(Succeed())
-	Expect(os.WriteFile(filepath.Join(dir, "password"), []byte(password), 0o600)).To(Succeed())
+	cfg := sim.VSphereConfig("")
+	Expect(os.WriteFile(filepath.Join(dir, "username"), []byte(cfg.Username), 0o600)).To(Succeed())
+	Expect(os.WriteFile(filepath.Join(dir, "password"), []byte(cfg.Password), 0o600)).To(Succeed())
 	return dir
 }
 
