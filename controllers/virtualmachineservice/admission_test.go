@@ -4,6 +4,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/test/objects"
@@ -62,8 +64,14 @@ var _ = Describe("Admission of VirtualMachineServices", func() {
 		svc := objects.VMService(ns, "fixed", "fixed")
 		svc.Spec.ClusterIP = "None"
 		Expect(k8s.Create(ctx, svc)).To(Succeed())
-		svc.Spec.ClusterIP = ""
-		err := k8s.Update(ctx, svc)
+		// The controller writes the object too: a conflict is asked again, the refusal is not.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+				return err
+			}
+			svc.Spec.ClusterIP = ""
+			return k8s.Update(ctx, svc)
+		})
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
 		Expect(err.Error()).To(ContainSubstring("spec.clusterIp: Forbidden"))
 	})
