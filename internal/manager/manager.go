@@ -34,6 +34,7 @@ import (
 	"github.com/vm-service/vm-service/internal/index"
 	"github.com/vm-service/vm-service/internal/ippool"
 	"github.com/vm-service/vm-service/internal/ownership"
+	"github.com/vm-service/vm-service/internal/requestlog"
 	"github.com/vm-service/vm-service/internal/scheme"
 	"github.com/vm-service/vm-service/internal/vsphere"
 	"github.com/vm-service/vm-service/internal/vsphere/namespaces"
@@ -145,11 +146,11 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// VMs they would be a large share of what its cache holds.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		// Every webhook registers on this server, so wrapping it measures every admission
-		// decision in one place.
-		WebhookServer: admissionmetrics.Instrument(webhook.NewServer(webhook.Options{
+		// decision, and defers every request's logger, in one place.
+		WebhookServer: admissionmetrics.Instrument(requestlog.Deferring(webhook.NewServer(webhook.Options{
 			Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir,
 			TLSOpts: []func(*tls.Config){http1Only},
-		})),
+		}))),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new manager: %w", err)
