@@ -97,15 +97,21 @@ func (s *BoundSet) Classes(namespace string) ([]string, bool) {
 // requests it returns are queued.
 func (s *BoundSet) Source(toRequests func(ctx context.Context, namespace, class string) []reconcile.Request) source.Source {
 	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.changed = append(s.changed, func(namespace, class string) {
+		s.OnChange(func(namespace, class string) {
 			for _, req := range toRequests(ctx, namespace, class) {
 				queue.Add(req)
 			}
 		})
 		return nil
 	})
+}
+
+// OnChange calls changed, after the set has taken the change in, with each namespace and class
+// that became bound or stopped being bound.
+func (s *BoundSet) OnChange(changed func(namespace, class string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed = append(s.changed, changed)
 }
 
 // OnAdd implements toolscache.ResourceEventHandler.

@@ -16,6 +16,7 @@ import (
 	"github.com/vm-service/vm-service/internal/classaccess"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/storageaccess"
+	"github.com/vm-service/vm-service/internal/usable"
 )
 
 // Mode is how admission treats a class that is missing or not bound in the namespace.
@@ -75,16 +76,26 @@ type ClassPolicy struct {
 	Readers confirm.Readers
 	// Mode says whether class-access problems refuse the request or only warn.
 	Mode Mode
+	// Usable remembers the checks' "usable" answers while what they read is unchanged; nil asks
+	// the checks every time.
+	Usable *usable.Memo
 }
 
 // CheckClass records in f, at path, why namespace may not use class. A failure to read the
 // cache is returned as a 503, so the request fails closed.
 func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, path *field.Path, f *Findings) error {
-	d, err := classaccess.Check(ctx, p.Readers, namespace, class)
-	if err != nil {
-		return Unavailable("check VM class access", err)
+	key := usable.Key{Kind: usable.Class, Namespace: namespace, Name: class}
+	if p.Usable.Usable(key) {
+		return nil
 	}
-	if !d.Usable() {
+	epoch := p.Usable.Epoch()
+	d, err := classaccess.Check(ctx, p.Readers, namespace, class)
+	switch {
+	case err != nil:
+		return Unavailable("check VM class access", err)
+	case d.Usable():
+		p.Usable.Remember(key, epoch)
+	default:
 		f.Access = append(f.Access, d.FieldError(path))
 	}
 	return nil
@@ -93,11 +104,18 @@ func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, pa
 // CheckStorage records in f, at path, why namespace may not use storageClass. Unlike classes,
 // storage is refused in every mode: no release ever admitted an unassigned storage class.
 func (p ClassPolicy) CheckStorage(ctx context.Context, namespace, storageClass string, path *field.Path, f *Findings) error {
-	d, err := storageaccess.Check(ctx, p.Readers, namespace, storageClass)
-	if err != nil {
-		return Unavailable("check storage class access", err)
+	key := usable.Key{Kind: usable.Storage, Namespace: namespace, Name: storageClass}
+	if p.Usable.Usable(key) {
+		return nil
 	}
-	if !d.Usable() {
+	epoch := p.Usable.Epoch()
+	d, err := storageaccess.Check(ctx, p.Readers, namespace, storageClass)
+	switch {
+	case err != nil:
+		return Unavailable("check storage class access", err)
+	case d.Usable():
+		p.Usable.Remember(key, epoch)
+	default:
 		f.Invalid = append(f.Invalid, d.FieldError(path))
 	}
 	return nil

@@ -40,6 +40,19 @@ var _ = Describe("Storage class admission", func() {
 		created(admin, vm)
 	})
 
+	It("refuses a storage class once no quota assigns it, right after admitting a VM with it", func() {
+		ns := env.NewNamespaceWithoutStorage("admission")
+		bind(ns, "best-effort-small")
+		quota := objects.StorageQuota(ns, testenv.StorageClass)
+		Expect(admin.Create(ctx, quota)).To(Succeed())
+		Eventually(func() error { return admin.Create(ctx, objects.VM(ns, "first", "best-effort-small", "ubuntu")) }).Should(Succeed())
+
+		Expect(admin.Delete(ctx, quota)).To(Succeed())
+		Eventually(func() error {
+			return admin.Create(ctx, objects.VM(ns, "second", "best-effort-small", "ubuntu"))
+		}).Should(MatchError(ContainSubstring(`StorageClass "%s" is not assigned to namespace "%s" (assigned here: none)`, testenv.StorageClass, ns)))
+	})
+
 	It("refuses a cluster whose pools name an unassigned storage class, with the class problems, all at once", func() {
 		ns := newNamespace()
 		bind(ns, "best-effort-small")
