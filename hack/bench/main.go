@@ -58,6 +58,7 @@ func main() {
 		if !chosen[name] {
 			return
 		}
+		bench.Settle(ctx, time.Minute, os.Stderr)
 		start := time.Now()
 		fmt.Fprintf(os.Stderr, "bench: %s...\n", name)
 		r, err := measure(ctx)
