@@ -15,11 +15,9 @@ import (
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -107,12 +105,8 @@ func (h handler[E, T]) Handle(ctx context.Context, req admission.Request) admiss
 }
 
 // decodeOptions are encoding/json's semantics with names matched case-sensitively, which is how
-// the apiserver decodes (sigs.k8s.io/json). Managed fields, which no validator reads and which
-// are a third of a small object, are skipped.
-var decodeOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.MatchCaseInsensitiveNames(false),
-	jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, _ *[]metav1.ManagedFieldsEntry) error {
-		return dec.SkipValue()
-	})))
+// the apiserver decodes (sigs.k8s.io/json).
+var decodeOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.MatchCaseInsensitiveNames(false))
 
 // decode reads raw into a new E, which must say it is of the webhook's kind and version.
 func (h handler[E, T]) decode(raw runtime.RawExtension) (T, error) {
