@@ -21,7 +21,6 @@ import (
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/ownership"
 	"github.com/vm-service/vm-service/internal/tkr"
-	"github.com/vm-service/vm-service/internal/validating"
 )
 
 // +kubebuilder:webhook:path=/validate-run-tanzu-vmware-com-v1alpha1-tanzukubernetescluster,mutating=false,failurePolicy=fail,sideEffects=None,groups=run.tanzu.vmware.com,resources=tanzukubernetesclusters,verbs=create;update,versions=v1alpha1,name=vtanzukubernetescluster.run.tanzu.vmware.com,admissionReviewVersions=v1
@@ -45,13 +44,10 @@ var _ admission.Validator[*runv1.TanzuKubernetesCluster] = &Validator{}
 // SetupWithManager registers the validating webhook, and the Defaulter that resolves the version
 // hint before it, with the manager's webhook server.
 func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
-	err := ctrl.NewWebhookManagedBy(mgr, &runv1.TanzuKubernetesCluster{}).
+	return ctrl.NewWebhookManagedBy(mgr, &runv1.TanzuKubernetesCluster{}).
 		WithDefaulter(&Defaulter{Readers: v.Readers}).
+		WithValidator(v).
 		Complete()
-	if err != nil {
-		return err
-	}
-	return validating.Register[runv1.TanzuKubernetesCluster](mgr, v)
 }
 
 var (

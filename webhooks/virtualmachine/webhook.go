@@ -13,7 +13,6 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/ownership"
-	"github.com/vm-service/vm-service/internal/validating"
 )
 
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachine,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachines,verbs=create;update,versions=v1alpha1,name=vvirtualmachine.vmoperator.vmware.com,admissionReviewVersions=v1
@@ -36,7 +35,7 @@ var _ admission.Validator[*vmopv1.VirtualMachine] = &Validator{}
 
 // SetupWithManager registers the webhook with the manager's webhook server.
 func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
-	return validating.Register[vmopv1.VirtualMachine](mgr, v)
+	return ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachine{}).WithValidator(v).Complete()
 }
 
 var specPath = field.NewPath("spec")

@@ -19,7 +19,6 @@ import (
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
 	"github.com/vm-service/vm-service/internal/index"
-	"github.com/vm-service/vm-service/internal/validating"
 )
 
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachineclass,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclasses,verbs=create;update;delete,versions=v1alpha1,name=vvirtualmachineclass.vmoperator.vmware.com,admissionReviewVersions=v1
@@ -39,7 +38,7 @@ var (
 
 // SetupWithManager registers the webhook with the manager's webhook server.
 func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
-	return validating.Register[vmopv1.VirtualMachineClass](mgr, v)
+	return ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachineClass{}).WithValidator(v).Complete()
 }
 
 // ValidateCreate checks the hardware and policies.

@@ -16,7 +16,6 @@ import (
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/internal/confirm"
 	"github.com/vm-service/vm-service/internal/enforcement"
-	"github.com/vm-service/vm-service/internal/validating"
 )
 
 // +kubebuilder:webhook:path=/mutate-vmoperator-vmware-com-v1alpha1-virtualmachineclassbinding,mutating=true,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineclassbindings,verbs=create;update,versions=v1alpha1,name=mvirtualmachineclassbinding.vmoperator.vmware.com,admissionReviewVersions=v1
@@ -39,10 +38,7 @@ var (
 
 // SetupWithManager registers both webhooks with the manager's webhook server.
 func (w *Webhook) SetupWithManager(mgr ctrl.Manager) error {
-	if err := ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachineClassBinding{}).WithDefaulter(w).Complete(); err != nil {
-		return err
-	}
-	return validating.Register[vmopv1.VirtualMachineClassBinding](mgr, w)
+	return ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachineClassBinding{}).WithDefaulter(w).WithValidator(w).Complete()
 }
 
 // Default fills classRef's kind and apiVersion when they are empty.

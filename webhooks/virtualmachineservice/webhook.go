@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
-	"github.com/vm-service/vm-service/internal/validating"
 )
 
 // +kubebuilder:webhook:path=/validate-vmoperator-vmware-com-v1alpha1-virtualmachineservice,mutating=false,failurePolicy=fail,sideEffects=None,groups=vmoperator.vmware.com,resources=virtualmachineservices,verbs=create;update,versions=v1alpha1,name=vvirtualmachineservice.vmoperator.vmware.com,admissionReviewVersions=v1
@@ -37,7 +36,7 @@ var (
 
 // SetupWithManager registers the webhook with the manager's webhook server.
 func (v *Validator) SetupWithManager(mgr ctrl.Manager) error {
-	return validating.Register[vmopv1.VirtualMachineService](mgr, v)
+	return ctrl.NewWebhookManagedBy(mgr, &vmopv1.VirtualMachineService{}).WithValidator(v).Complete()
 }
 
 // ValidateCreate checks the whole object.
