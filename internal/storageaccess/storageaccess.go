@@ -7,7 +7,7 @@ package storageaccess
 import (
 	"context"
 	"fmt"
-	"slices"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -98,21 +98,19 @@ func check(ctx context.Context, r client.Reader, namespace, storageClass string)
 	if namespace == "" {
 		return d, nil // no namespace, no quota, no storage
 	}
-	quotas := &corev1.ResourceQuotaList{}
-	// Only the names of the hard limits are read, so the cache may hand out its own objects.
-	if err := r.List(ctx, quotas, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return d, fmt.Errorf("list ResourceQuotas in namespace %q: %w", namespace, err)
+	assigned, err := Assigned(ctx, r, namespace)
+	if err != nil {
+		return d, err
 	}
-	if !assigns(quotas.Items, storageClass) {
-		d.Assigned = assigned(quotas.Items)
+	if !contains(assigned, storageClass) {
+		d.Assigned = assigned
 		return d, nil
 	}
 	sc := &storagev1.StorageClass{}
-	// Only its parameters are read: the cache's own maps need not be copied.
-	err := r.Get(ctx, client.ObjectKey{Name: storageClass}, sc, client.UnsafeDisableDeepCopy)
+	err = r.Get(ctx, client.ObjectKey{Name: storageClass}, sc)
 	switch {
 	case apierrors.IsNotFound(err):
-		d.Assigned, d.missing = assigned(quotas.Items), true
+		d.Assigned, d.missing = assigned, true
 		return d, nil
 	case err != nil:
 		return d, fmt.Errorf("read StorageClass %q: %w", storageClass, err)
@@ -121,27 +119,29 @@ func check(ctx context.Context, r client.Reader, namespace, storageClass string)
 	return d, nil
 }
 
-// assigns says whether one of quotas assigns storageClass.
-func assigns(quotas []corev1.ResourceQuota, storageClass string) bool {
-	res := QuotaResource(storageClass)
-	for _, q := range quotas {
-		if _, ok := q.Spec.Hard[res]; ok {
-			return true
-		}
+// Assigned lists, sorted and without repeats, the storage classes namespace's ResourceQuotas
+// name.
+func Assigned(ctx context.Context, r client.Reader, namespace string) ([]string, error) {
+	quotas := &corev1.ResourceQuotaList{}
+	// Only the names of the hard limits are read, so the cache may hand out its own objects.
+	if err := r.List(ctx, quotas, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list ResourceQuotas in namespace %q: %w", namespace, err)
 	}
-	return false
-}
-
-// assigned lists, sorted and without repeats, the storage classes quotas assign.
-func assigned(quotas []corev1.ResourceQuota) []string {
+	seen := map[string]bool{}
 	var names []string
-	for _, q := range quotas {
+	for _, q := range quotas.Items {
 		for res := range q.Spec.Hard {
-			if name, ok := strings.CutSuffix(string(res), quotaSuffix); ok {
+			if name, ok := strings.CutSuffix(string(res), quotaSuffix); ok && !seen[name] {
+				seen[name] = true
 				names = append(names, name)
 			}
 		}
 	}
-	slices.Sort(names)
-	return slices.Compact(names)
+	sort.Strings(names)
+	return names, nil
+}
+
+func contains(list []string, s string) bool {
+	i := sort.SearchStrings(list, s)
+	return i < len(list) && list[i] == s
 }
