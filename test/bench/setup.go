@@ -44,7 +44,7 @@ type ScaleConfig struct {
 // and 10,000 VMs.
 var DefaultScale = ScaleConfig{
 	NamespaceBindings: 100, ClusterBindings: 100_000, VMs: 10_000,
-	Samples: 6000, WarmUp: 100,
+	Samples: 12_000, WarmUp: 100,
 	LoadClients: 8, LoadCreates: 4000, LoadTime: 60 * time.Second,
 	Writers: 32, Dir: "bin/bench",
 }
