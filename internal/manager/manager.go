@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -221,10 +221,10 @@ func cacheSynced(c cache.Cache, bound *classaccess.BoundSet) healthz.Checker {
 
 // listMemory hands the memory the informers' initial lists used back to the operating system
 // once they are done. Listing 100,000 bindings and 10,000 VMs peaked at several times what the
-// cache then holds, and the Go runtime returns freed memory over minutes, so a manager kept
-// up to twice its live heap resident long after it had started. Informers the cache holds at
-// start (every indexed kind, bindings and VMs among them) are waited for; those a controller
-// starts later are smaller.
+// cache then holds, and the Go runtime returns freed memory over minutes, so a manager kept up to
+// twice its live heap resident long after it had started. Handlers keep working through what
+// was listed after the informers have synced (a controller started alongside has every object
+// replayed to it), so the memory is handed back once allocation has also quietened.
 type listMemory struct {
 	cache cache.Cache
 	bound *classaccess.BoundSet
@@ -233,17 +233,38 @@ type listMemory struct {
 // NeedLeaderElection is false: every replica lists.
 func (listMemory) NeedLeaderElection() bool { return false }
 
+const (
+	// quietAllocation is what an idle manager allocates in a second, and more: lease renewals
+	// and metric scrapes are a few kilobytes; handling a list is hundreds of megabytes.
+	quietAllocation = 8 << 20
+	// listSettleTimeout bounds the wait for allocation to quieten.
+	listSettleTimeout = 5 * time.Minute
+)
+
 func (l listMemory) Start(ctx context.Context) error {
 	if !l.cache.WaitForCacheSync(ctx) {
 		return nil // stopped before the cache synced
 	}
-	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
-		return l.bound.Synced(), nil
-	}); err != nil {
-		return nil // stopped
+	allocated := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(allocated)
+	last := allocated[0].Value.Uint64()
+	deadline := time.Now().Add(listSettleTimeout)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		metrics.Read(allocated)
+		now := allocated[0].Value.Uint64()
+		if now-last < quietAllocation && l.bound.Synced() || time.Now().After(deadline) {
+			debug.FreeOSMemory()
+			return nil
+		}
+		last = now
 	}
-	debug.FreeOSMemory()
-	return nil
 }
 
 // metricsOptions serve metrics over HTTPS behind the apiserver's authentication and
