@@ -234,8 +234,8 @@ type listMemory struct {
 func (listMemory) NeedLeaderElection() bool { return false }
 
 const (
-	// quietAllocation is what an idle manager allocates in a second, and more: lease renewals
-	// and metric scrapes are a few kilobytes; handling a list is hundreds of megabytes.
+	// quietAllocation is the most a second may allocate for the manager to count as done with
+	// its lists: lease renewals and metric scrapes take kilobytes, a list hundreds of megabytes.
 	quietAllocation = 8 << 20
 	// listSettleTimeout bounds the wait for allocation to quieten.
 	listSettleTimeout = 5 * time.Minute
