@@ -47,7 +47,11 @@ var _ = Describe("class watch", func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		DeferCleanup(cancel)
 		Expect(index.Register(ctx, c)).To(Succeed())
+		_, err = c.GetInformer(ctx, &vmopv1.VirtualMachineClass{})
+		Expect(err).NotTo(HaveOccurred())
 		go func() { _ = c.Start(ctx) }()
+		// A read of an informer the cache has not started yet answers from an empty store.
+		Expect(c.WaitForCacheSync(ctx)).To(BeTrue())
 		return &Reconciler{Client: fakeclient.New(objs...), cache: c}
 	}
 
