@@ -41,10 +41,8 @@ type Memo struct {
 	epoch atomic.Uint64
 	mu    sync.RWMutex
 	// usable holds the answers of epoch held, and is emptied when a newer epoch remembers one.
-	usable    map[Key]struct{}
-	held      uint64
-	synced    []toolscache.ResourceEventHandlerRegistration
-	following bool
+	usable map[Key]struct{}
+	held   uint64
 }
 
 // Follow returns a memo that forgets everything whenever the informer in c of any of kinds sees
@@ -104,6 +102,9 @@ func (m *Memo) Remember(key Key, epoch uint64) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if epoch != m.epoch.Load() { // an event came while waiting for the lock
+		return
+	}
 	if m.held != epoch {
 		clear(m.usable)
 		m.held = epoch
