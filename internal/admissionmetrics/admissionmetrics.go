@@ -1,6 +1,6 @@
 // Package admissionmetrics counts and times every admission decision the manager's webhook
-// server makes, by kind, operation, verdict and reason. It wraps the server once, so every
-// webhook registered on it is measured without the webhooks knowing.
+// server makes, by kind, operation, verdict and reason. The server applies Measure to every
+// webhook registered on it, so each is measured without knowing.
 package admissionmetrics
 
 import (
@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
@@ -43,19 +42,9 @@ func init() {
 	ctrlmetrics.Registry.MustRegister(decisions, duration)
 }
 
-// Instrument returns s with every admission webhook registered on it measured. Other handlers
-// (the server serves none today) pass through unmeasured.
-func Instrument(s webhook.Server) webhook.Server { return server{s} }
-
-type server struct{ webhook.Server }
-
-// Register serves hook at path, measured.
-func (s server) Register(path string, hook http.Handler) {
-	if wh, ok := hook.(*admission.Webhook); ok {
-		wh.Handler = measured{wh.Handler}
-	}
-	s.Server.Register(path, hook)
-}
+// Measure has every decision of wh counted and timed. The manager applies it to every admission
+// webhook its server registers.
+func Measure(wh *admission.Webhook) { wh.Handler = measured{wh.Handler} }
 
 // measured times a webhook's decisions and counts them, reading the request and the answer the
 // webhook server has already decoded and is about to encode: decoding the review again here

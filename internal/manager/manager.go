@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	vmopv1 "github.com/vm-service/vm-service/api/vmoperator/v1alpha1"
 	"github.com/vm-service/vm-service/controllers/vcentersync"
@@ -151,12 +152,10 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// Nothing the manager runs reads managed fields, and with 100,000 bindings and 10,000
 		// VMs they would be a large share of what its cache holds.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-		// Every webhook registers on this server, so wrapping it measures every admission
-		// decision, and defers every request's logger, in one place.
-		WebhookServer: admissionmetrics.Instrument(requestlog.Deferring(webhook.NewServer(webhook.Options{
+		WebhookServer: admissionServer{webhook.NewServer(webhook.Options{
 			Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.WebhookCertDir,
 			TLSOpts: []func(*tls.Config){http1Only},
-		}))),
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new manager: %w", err)
@@ -198,6 +197,18 @@ func New(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// admissionServer is the webhook server every webhook registers on, so what every admission
+// webhook should do is set here, once: measure its decisions and defer its request loggers.
+type admissionServer struct{ webhook.Server }
+
+func (s admissionServer) Register(path string, hook http.Handler) {
+	if wh, ok := hook.(*admission.Webhook); ok {
+		admissionmetrics.Measure(wh)
+		requestlog.Defer(wh)
+	}
+	s.Server.Register(path, hook)
 }
 
 // http1Only keeps a TLS server to HTTP/1.1: HTTP/2's stream resets let a client make a server

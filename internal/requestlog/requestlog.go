@@ -5,27 +5,15 @@
 package requestlog
 
 import (
-	"net/http"
 	"sync"
 
 	"github.com/go-logr/logr"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
-// Deferring returns s with the request loggers of every admission webhook registered on it
-// deferred.
-func Deferring(s webhook.Server) webhook.Server { return server{s} }
-
-type server struct{ webhook.Server }
-
-// Register serves hook at path, its request loggers deferred.
-func (s server) Register(path string, hook http.Handler) {
-	if wh, ok := hook.(*admission.Webhook); ok {
-		wh.LogConstructor = Deferred(wh.LogConstructor)
-	}
-	s.Server.Register(path, hook)
-}
+// Defer has wh build each request's logger only when the logger writes a line. The manager
+// applies it to every admission webhook its server registers.
+func Defer(wh *admission.Webhook) { wh.LogConstructor = Deferred(wh.LogConstructor) }
 
 // Deferred returns a log constructor that makes construct's logger (controller-runtime's default
 // when nil) only when a line is written, and only once per request.
