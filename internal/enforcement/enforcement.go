@@ -84,18 +84,16 @@ type ClassPolicy struct {
 // CheckClass records in f, at path, why namespace may not use class. A failure to read the
 // cache is returned as a 503, so the request fails closed.
 func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, path *field.Path, f *Findings) error {
-	key := usable.Key{Kind: usable.Class, Namespace: namespace, Name: class}
-	if p.Usable.Usable(key) {
-		return nil
-	}
-	epoch := p.Usable.Epoch()
-	d, err := classaccess.Check(ctx, p.Readers, namespace, class)
-	switch {
-	case err != nil:
+	var d classaccess.Decision // the zero Decision, usable, stands for a remembered answer
+	err := p.Usable.Answer(usable.Key{Kind: usable.Class, Namespace: namespace, Name: class}, func() (bool, error) {
+		var err error
+		d, err = classaccess.Check(ctx, p.Readers, namespace, class)
+		return d.Usable(), err
+	})
+	if err != nil {
 		return Unavailable("check VM class access", err)
-	case d.Usable():
-		p.Usable.Remember(key, epoch)
-	default:
+	}
+	if !d.Usable() {
 		f.Access = append(f.Access, d.FieldError(path))
 	}
 	return nil
@@ -104,18 +102,16 @@ func (p ClassPolicy) CheckClass(ctx context.Context, namespace, class string, pa
 // CheckStorage records in f, at path, why namespace may not use storageClass. Unlike classes,
 // storage is refused in every mode: no release ever admitted an unassigned storage class.
 func (p ClassPolicy) CheckStorage(ctx context.Context, namespace, storageClass string, path *field.Path, f *Findings) error {
-	key := usable.Key{Kind: usable.Storage, Namespace: namespace, Name: storageClass}
-	if p.Usable.Usable(key) {
-		return nil
-	}
-	epoch := p.Usable.Epoch()
-	d, err := storageaccess.Check(ctx, p.Readers, namespace, storageClass)
-	switch {
-	case err != nil:
+	var d storageaccess.Decision // the zero Decision, usable, stands for a remembered answer
+	err := p.Usable.Answer(usable.Key{Kind: usable.Storage, Namespace: namespace, Name: storageClass}, func() (bool, error) {
+		var err error
+		d, err = storageaccess.Check(ctx, p.Readers, namespace, storageClass)
+		return d.Usable(), err
+	})
+	if err != nil {
 		return Unavailable("check storage class access", err)
-	case d.Usable():
-		p.Usable.Remember(key, epoch)
-	default:
+	}
+	if !d.Usable() {
 		f.Invalid = append(f.Invalid, d.FieldError(path))
 	}
 	return nil

@@ -74,6 +74,20 @@ func Follow(ctx context.Context, c cache.Informers, kinds ...client.Object) (*Me
 // store changed, and which the class check reads.
 func (m *Memo) Forget() { m.epoch.Add(1) }
 
+// Answer answers key from memory when it is remembered usable; otherwise it asks decide and
+// remembers a usable answer. A nil memo always asks.
+func (m *Memo) Answer(key Key, decide func() (usable bool, err error)) error {
+	if m.Usable(key) {
+		return nil
+	}
+	epoch := m.Epoch()
+	ok, err := decide()
+	if err == nil && ok {
+		m.Remember(key, epoch)
+	}
+	return err
+}
+
 // Epoch is the moment an answer about to be decided is read at; pass it to Remember.
 func (m *Memo) Epoch() uint64 {
 	if m == nil {

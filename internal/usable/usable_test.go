@@ -2,6 +2,7 @@ package usable_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -60,6 +61,24 @@ var _ = Describe("A memo of usable answers", func() {
 	It("forgets every answer when told to", func() {
 		memo.Forget()
 		Expect(memo.Usable(key)).To(BeFalse())
+	})
+
+	It("answers from memory without deciding, and decides again after a change", func() {
+		asked := 0
+		decide := func(ok bool, err error) func() (bool, error) {
+			return func() (bool, error) { asked++; return ok, err }
+		}
+		Expect(memo.Answer(key, decide(true, nil))).To(Succeed())
+		Expect(asked).To(BeZero(), "remembered")
+
+		memo.Forget()
+		Expect(memo.Answer(key, decide(false, nil))).To(Succeed())
+		Expect(memo.Answer(key, decide(false, nil))).To(Succeed())
+		Expect(asked).To(Equal(2), "a refusal is never remembered")
+		Expect(memo.Answer(key, decide(true, errors.New("cache down")))).To(MatchError("cache down"))
+		Expect(memo.Usable(key)).To(BeFalse(), "nor an answer that failed")
+		Expect(memo.Answer(key, decide(true, nil))).To(Succeed())
+		Expect(memo.Usable(key)).To(BeTrue())
 	})
 
 	It("does not keep an answer read before the latest change", func() {
