@@ -49,22 +49,27 @@ func webhookFigures(ctx context.Context, c client.Client, mgr *managerProcess, c
 		return nil, err
 	}
 	start := time.Now()
-	before, err := serverTimes(ctx, mgr)
-	if err != nil {
-		return nil, err
+	servedPaths := []string{vmWebhookPath, allowAllPath}
+	before := map[string]nativeBuckets{}
+	for _, path := range servedPaths {
+		b, err := latencyBuckets(ctx, mgr, path)
+		if err != nil {
+			return nil, err
+		}
+		before[path] = b
 	}
 	res, err := webhookCost(ctx, c, cfg.Samples)
 	if err != nil {
 		return nil, err
 	}
-	after, err := serverTimes(ctx, mgr)
-	if err != nil {
-		return nil, err
-	}
-	for _, path := range []string{vmWebhookPath, allowAllPath} {
-		n := after[path].count - before[path].count
+	for _, path := range servedPaths {
+		after, err := latencyBuckets(ctx, mgr, path)
+		if err != nil {
+			return nil, err
+		}
+		served := after.minus(before[path])
 		fmt.Fprintf(os.Stderr, "bench: %s answered %d reviews in %.0f µs each on average, reading and writing them included\n",
-			path, n, (after[path].sum-before[path].sum)/float64(max(n, 1))*1e6)
+			path, served.count, served.sum/float64(max(served.count, 1))*1e6)
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d creates per path timed in %s; %d clients creating...\n", cfg.Samples, time.Since(start).Round(time.Second), cfg.LoadClients)
 	start = time.Now()
@@ -275,32 +280,15 @@ func admissionUnderLoad(ctx context.Context, c client.Client, mgr *managerProces
 	return after.minus(before).quantile(0.99)
 }
 
-// served is how many reviews a webhook path answered and the seconds it took in all.
-type served struct {
-	count uint64
-	sum   float64
-}
-
-// serverTimes reads, per webhook path, the manager's latency histogram's count and sum.
-func serverTimes(ctx context.Context, mgr *managerProcess) (map[string]served, error) {
-	families, err := mgr.metrics(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]served{}
-	for _, m := range families[latencyMetric].GetMetric() {
-		h := m.GetHistogram()
-		out[labelValue(m, "webhook")] = served{count: h.GetSampleCount(), sum: h.GetSampleSum()}
-	}
-	return out, nil
-}
-
 // nativeBuckets are the counts of a native histogram by bucket index; bucket i holds values up
 // to base^i.
 type nativeBuckets struct {
 	base   float64
 	zero   uint64
 	counts map[int]uint64
+	// count and sum are the observations and their total, in seconds.
+	count uint64
+	sum   float64
 }
 
 // latencyBuckets reads the webhook latency histogram of path from the manager's metrics.
@@ -316,7 +304,8 @@ func latencyBuckets(ctx context.Context, mgr *managerProcess, path string) (nati
 					continue
 				}
 				h := m.GetHistogram()
-				nb := nativeBuckets{base: math.Pow(2, math.Pow(2, -float64(h.GetSchema()))), zero: h.GetZeroCount(), counts: map[int]uint64{}}
+				nb := nativeBuckets{base: math.Pow(2, math.Pow(2, -float64(h.GetSchema()))), zero: h.GetZeroCount(), counts: map[int]uint64{},
+					count: h.GetSampleCount(), sum: h.GetSampleSum()}
 				// Spans give runs of consecutive buckets, each offset from the end of the last
 				// one; counts are delta-encoded across all of them.
 				deltas, count, idx, d := h.GetPositiveDelta(), int64(0), 0, 0
@@ -337,7 +326,7 @@ func latencyBuckets(ctx context.Context, mgr *managerProcess, path string) (nati
 }
 
 func (b nativeBuckets) minus(o nativeBuckets) nativeBuckets {
-	out := nativeBuckets{base: b.base, zero: b.zero - o.zero, counts: map[int]uint64{}}
+	out := nativeBuckets{base: b.base, zero: b.zero - o.zero, counts: map[int]uint64{}, count: b.count - o.count, sum: b.sum - o.sum}
 	for k, v := range b.counts {
 		out.counts[k] = v - o.counts[k]
 	}
